@@ -1,0 +1,94 @@
+import type { PGlite } from "@electric-sql/pglite";
+import type pg from "pg";
+
+export interface QueryResult<R> {
+  rows: R[];
+}
+
+/** The seam every SQL call goes through: a pg.Pool, a pg.Client or PGlite fit behind it. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: "postgres" | "pglite";
+  /** Runs `fn` inside BEGIN/COMMIT on one connection; ROLLBACK if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Releases what this adapter owns (never a pool the caller passed in, unless told to). */
+  end(): Promise<void>;
+}
+
+/** Adapter over a node-postgres pool. */
+export class PgPoolDatabase implements Database {
+  readonly kind = "postgres" as const;
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly ownsPool: boolean,
+  ) {
+    if (ownsPool) {
+      // An idle client whose server restarts emits 'error' on the pool; unhandled, it kills the process.
+      pool.on("error", () => {});
+    }
+  }
+
+  query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    return this.pool.query(text, params as unknown[]) as unknown as Promise<QueryResult<R>>;
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const result = await fn({
+        query: (text, params) => client.query(text, params as unknown[]) as never,
+      });
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      try {
+        await client.query("ROLLBACK");
+      } catch {
+        broken = true;
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async end(): Promise<void> {
+    if (this.ownsPool && !(this.pool as { ended?: boolean }).ended) await this.pool.end();
+  }
+}
+
+/** Adapter over an embedded PGlite instance (same SQL, one process). */
+export class PGliteDatabase implements Database {
+  readonly kind = "pglite" as const;
+  constructor(
+    readonly pglite: PGlite,
+    private readonly ownsInstance: boolean,
+  ) {}
+
+  async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    const result = await this.pglite.query<R>(text, params as unknown[]);
+    return { rows: result.rows };
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.pglite.transaction((tx) =>
+      fn({
+        query: async <R>(text: string, params?: readonly unknown[]) => ({
+          rows: (await tx.query<R>(text, params as unknown[])).rows,
+        }),
+      }),
+    );
+  }
+
+  async end(): Promise<void> {
+    if (this.ownsInstance && !this.pglite.closed) await this.pglite.close();
+  }
+}

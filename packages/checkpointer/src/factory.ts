@@ -1,0 +1,109 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
+import pg from "pg";
+import { CheckpointerError } from "./errors.js";
+import { PostgresCheckpointer } from "./saver.js";
+
+export interface GetCheckpointerOptions {
+  /** Postgres URL. Falls back to `DATABASE_URL`; with neither, the embedded database is used. */
+  connectionString?: string;
+  /** An existing pool (not ended by end() unless `endPool`). Wins over connectionString. */
+  pool?: pg.Pool;
+  /** @default "public" */
+  schema?: string;
+  /**
+   * Embedded (PGlite) data directory, or ":memory:". Falls back to `AGENTSTATE_DATA_DIR`.
+   * @default "./.agentstate/pgdata"
+   */
+  dataDir?: string;
+  serde?: SerializerProtocol;
+  /** @default true */
+  createSchema?: boolean;
+  /** @default false */
+  endPool?: boolean;
+  /** Max connections of a pool created from connectionString. @default 10 */
+  maxConnections?: number;
+}
+
+export const DEFAULT_DATA_DIR = ".agentstate/pgdata";
+
+/** Where the embedded database lives for these options (absolute path, or "memory://"). */
+export function resolveDataDir(dataDir?: string): string {
+  const dir = dataDir ?? process.env.AGENTSTATE_DATA_DIR ?? DEFAULT_DATA_DIR;
+  return dir === ":memory:" || dir === "memory://" ? "memory://" : resolve(dir);
+}
+
+/** Which database getCheckpointer() would use for these options, without connecting. */
+export function describeTarget(options: GetCheckpointerOptions = {}): {
+  kind: "postgres" | "pglite";
+  location: string;
+} {
+  if (options.pool) return { kind: "postgres", location: "(pool)" };
+  const url = options.connectionString ?? process.env.DATABASE_URL;
+  if (url) return { kind: "postgres", location: maskConnectionString(url) };
+  return { kind: "pglite", location: resolveDataDir(options.dataDir) };
+}
+
+/**
+ * A set-up checkpointer in one call: your pool, else `connectionString` / `DATABASE_URL`,
+ * else an embedded Postgres (PGlite) in a local data directory that survives restarts.
+ */
+export async function getCheckpointer(
+  options: GetCheckpointerOptions = {},
+): Promise<PostgresCheckpointer> {
+  const common = { schema: options.schema, createSchema: options.createSchema };
+  let saver: PostgresCheckpointer;
+  const url = options.connectionString ?? process.env.DATABASE_URL;
+  if (options.pool) {
+    saver = new PostgresCheckpointer(options.pool, options.serde, {
+      ...common,
+      endPool: options.endPool,
+    });
+  } else if (url) {
+    validateConnectionString(url);
+    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+    saver = new PostgresCheckpointer(pool, options.serde, { ...common, endPool: true });
+  } else {
+    const dir = resolveDataDir(options.dataDir);
+    if (dir !== "memory://") mkdirSync(dir, { recursive: true });
+    const db = await PGlite.create(dir);
+    saver = new PostgresCheckpointer(db, options.serde, { ...common, endPool: true });
+  }
+  try {
+    await saver.setup();
+  } catch (error) {
+    await saver.end().catch(() => {});
+    throw error;
+  }
+  return saver;
+}
+
+function validateConnectionString(url: string): void {
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    try {
+      new URL(url);
+      return;
+    } catch (cause) {
+      throw new CheckpointerError(
+        "INVALID_CONFIG",
+        `The connection string ${maskConnectionString(url)} is not a valid URL.`,
+        { cause },
+      );
+    }
+  }
+  if (!/=/.test(url)) {
+    throw new CheckpointerError(
+      "INVALID_CONFIG",
+      `Unrecognised connection string ${maskConnectionString(url)}: expected postgres://user@host:port/db or key=value pairs.`,
+    );
+  }
+}
+
+/** The URL with any password replaced by ***, for logs and CLI output. */
+export function maskConnectionString(url: string): string {
+  return url
+    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)([^@\s]*)@/i, "$1***@")
+    .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, "$1***");
+}

@@ -1,0 +1,447 @@
+import { PGlite } from "@electric-sql/pglite";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  BaseCheckpointSaver,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointTuple,
+  type DeltaChannelHistory,
+  type PendingWrite,
+  type SerializerProtocol,
+  TASKS,
+  WRITES_IDX_MAP,
+} from "@langchain/langgraph-checkpoint";
+import pg from "pg";
+import { type Database, PGliteDatabase, PgPoolDatabase, type Queryable } from "./db.js";
+import { CheckpointerError, wrapDbError } from "./errors.js";
+import { toJsonbText } from "./nul.js";
+import { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
+import { type CheckpointStats, getCheckpointStats } from "./ops/stats.js";
+import {
+  copyThread,
+  deleteThread,
+  type ListThreadsOptions,
+  listThreads,
+  type ThreadPage,
+} from "./ops/threads.js";
+import { groupRows, migratePendingSends, type ReadRow, toTuple } from "./rows.js";
+import { type Tables, tablesFor } from "./sql/identifiers.js";
+import { runMigrations } from "./sql/migrate.js";
+import { CP_COLUMNS, deltaHistorySql, putSql, putWritesSql, readSql } from "./sql/statements.js";
+
+export interface PostgresCheckpointerOptions {
+  /** Schema holding the tables, in the official `"schema".table` layout. @default "public" */
+  schema?: string;
+  /** Let setup() run `CREATE SCHEMA IF NOT EXISTS`; turn off where the role may not create schemas. @default true */
+  createSchema?: boolean;
+  /** End a pool (or PGlite instance) that the caller passed in when end() is called. @default false */
+  endPool?: boolean;
+  /** Rows fetched per round trip by list(), which streams. @default 100 */
+  listPageSize?: number;
+}
+
+export interface ResolvedOptions {
+  schema: string;
+  createSchema: boolean;
+  endPool: boolean;
+  listPageSize: number;
+}
+
+export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedOptions {
+  const listPageSize = options?.listPageSize ?? 100;
+  if (!Number.isInteger(listPageSize) || listPageSize < 1) {
+    throw new CheckpointerError(
+      "INVALID_CONFIG",
+      `listPageSize must be a positive integer, got ${listPageSize}.`,
+    );
+  }
+  return {
+    schema: options?.schema ?? "public",
+    createSchema: options?.createSchema ?? true,
+    endPool: options?.endPool ?? false,
+    listPageSize,
+  };
+}
+
+/** A lease a durable run holds on a thread; writes carrying a stale fence are rejected. */
+export interface WriteLease {
+  fence: number | string;
+  /** How far each write pushes the lease out. */
+  leaseSeconds: number;
+}
+
+/** A connection a checkpointer can sit on. */
+export type Connection = pg.Pool | PGlite | Database;
+
+function toDatabase(conn: Connection, owns: boolean): Database {
+  if (conn instanceof PGlite) return new PGliteDatabase(conn, owns);
+  if (conn instanceof pg.Pool) return new PgPoolDatabase(conn, owns);
+  if (typeof (conn as Database).transaction === "function" && "kind" in conn)
+    return conn as Database;
+  throw new CheckpointerError(
+    "INVALID_CONFIG",
+    "Expected a pg.Pool, a PGlite instance or an agentstate Database.",
+  );
+}
+
+/** Parameters at most per statement; Postgres' wire limit is 65535. */
+const MAX_PARAMS = 60_000;
+
+/**
+ * Postgres checkpointer for LangGraph.js: same tables as the official `PostgresSaver`, one round
+ * trip per write, reads whose cost does not grow with the thread, locked migrations, NUL-safe.
+ */
+export class PostgresCheckpointer extends BaseCheckpointSaver {
+  readonly db: Database;
+  readonly options: ResolvedOptions;
+  readonly tables: Tables;
+  private readonly leases = new Map<string, WriteLease>();
+  private setupDone?: Promise<void>;
+
+  constructor(
+    connection: Connection,
+    serde?: SerializerProtocol,
+    options?: PostgresCheckpointerOptions,
+  ) {
+    super(serde);
+    this.options = resolveOptions(options);
+    this.tables = tablesFor(this.options.schema);
+    this.db = toDatabase(connection, this.options.endPool);
+  }
+
+  /** A checkpointer on its own pool (ended by end()). Call setup() before first use. */
+  static fromConnString(
+    connString: string,
+    options?: Omit<PostgresCheckpointerOptions, "endPool">,
+  ) {
+    const pool = new pg.Pool({ connectionString: connString });
+    return new PostgresCheckpointer(pool, undefined, { ...options, endPool: true });
+  }
+
+  /** Creates or upgrades the tables. Safe to call from many processes at once. */
+  setup(): Promise<void> {
+    this.setupDone ??= runMigrations(this.db, this.tables, this.options).catch((error) => {
+      this.setupDone = undefined;
+      throw wrapDbError(error, "setup()");
+    });
+    return this.setupDone;
+  }
+
+  async end(): Promise<void> {
+    await this.db.end();
+  }
+
+  /**
+   * Makes every write to `threadId` from this instance renew the lease and prove it still holds
+   * `fence`, in the same statement; a write after the lease was taken over throws FENCED.
+   * Returns the function that detaches the lease.
+   */
+  attachLease(threadId: string, lease: WriteLease): () => void {
+    this.leases.set(threadId, lease);
+    return () => {
+      if (this.leases.get(threadId) === lease) this.leases.delete(threadId);
+    };
+  }
+
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable ?? {};
+    if (thread_id === undefined || thread_id === null) return undefined;
+    const params: unknown[] = [String(thread_id), checkpoint_ns];
+    let cp = `SELECT ${CP_COLUMNS} FROM ${this.tables.checkpoints} WHERE thread_id = $1 AND checkpoint_ns = $2`;
+    if (checkpoint_id) {
+      params.push(checkpoint_id);
+      cp += " AND checkpoint_id = $3";
+    } else cp += " ORDER BY checkpoint_id DESC LIMIT 1";
+    const { tuples } = await this.readPage("getTuple()", cp, "checkpoint_id DESC", params);
+    return tuples[0];
+  }
+
+  async *list(
+    config: RunnableConfig,
+    options?: CheckpointListOptions,
+  ): AsyncGenerator<CheckpointTuple> {
+    const { filter, before, limit } = options ?? {};
+    const c = config?.configurable ?? {};
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace("?", `$${params.length}`));
+    };
+    if (c.thread_id !== undefined && c.thread_id !== null && c.thread_id !== "")
+      add("thread_id = ?", String(c.thread_id));
+    const nsFixed = c.checkpoint_ns !== undefined && c.checkpoint_ns !== null;
+    if (nsFixed) add("checkpoint_ns = ?", c.checkpoint_ns);
+    if (c.checkpoint_id) add("checkpoint_id = ?", c.checkpoint_id);
+    if (filter && Object.keys(filter).length > 0)
+      add("metadata @> ?::jsonb", toJsonbText(JSON.stringify(filter)));
+    if (before?.configurable?.checkpoint_id !== undefined)
+      add("checkpoint_id < ?", before.configurable.checkpoint_id);
+    const singleChain = where[0]?.startsWith("thread_id") && nsFixed;
+    let remaining =
+      limit === undefined ? Number.POSITIVE_INFINITY : Math.max(0, Math.floor(Number(limit)));
+    let cursor: ReadRow | undefined;
+    while (remaining > 0) {
+      const pageSize = Math.min(this.options.listPageSize, remaining);
+      const pageParams = [...params];
+      const pageWhere = [...where];
+      if (cursor) {
+        // Keyset paging: each page starts strictly after the last row of the previous one.
+        if (singleChain) {
+          pageParams.push(cursor.checkpoint_id);
+          pageWhere.push(`checkpoint_id < $${pageParams.length}`);
+        } else {
+          pageParams.push(cursor.checkpoint_id, cursor.thread_id, cursor.checkpoint_ns);
+          const n = pageParams.length;
+          pageWhere.push(
+            `(checkpoint_id, thread_id, checkpoint_ns) < ($${n - 2}, $${n - 1}, $${n})`,
+          );
+        }
+      }
+      const order = singleChain
+        ? "checkpoint_id DESC"
+        : "checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC";
+      const cp = `SELECT ${CP_COLUMNS} FROM ${this.tables.checkpoints}
+        ${pageWhere.length ? `WHERE ${pageWhere.join(" AND ")}` : ""} ORDER BY ${order} LIMIT ${pageSize}`;
+      const { tuples, last } = await this.readPage("list()", cp, order, pageParams);
+      for (const tuple of tuples) yield tuple;
+      if (tuples.length < pageSize || !last) return;
+      remaining -= tuples.length;
+      cursor = last;
+    }
+  }
+
+  async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    if (config.configurable === undefined) {
+      throw new CheckpointerError("INVALID_ARGUMENT", 'put(): missing "configurable" in config.');
+    }
+    const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable;
+    const threadId = checkTextKey("thread_id", thread_id);
+    checkTextKey("checkpoint_ns", checkpoint_ns, true);
+    const { channel_values, ...stored } = checkpoint;
+    const [blobs, metadataText] = await Promise.all([
+      this.dumpBlobs(channel_values, newVersions),
+      this.serde
+        .dumpsTyped(metadata)
+        .then(([, bytes]) => toJsonbText(new TextDecoder().decode(bytes))),
+    ]);
+    const lease = this.leases.get(threadId);
+    const params: unknown[] = [
+      threadId,
+      checkpoint_ns,
+      checkpoint.id,
+      checkpoint_id ?? null,
+      toJsonbText(JSON.stringify(stored)),
+      metadataText,
+    ];
+    if (lease) params.push(lease.fence, lease.leaseSeconds);
+    for (const b of blobs) params.push(...b);
+    if (params.length > MAX_PARAMS) {
+      throw new CheckpointerError(
+        "INVALID_ARGUMENT",
+        `put(): ${blobs.length} channels in one checkpoint is more than one statement can carry.`,
+      );
+    }
+    const rows = await this.run("put()", putSql(this.tables, blobs.length, !!lease), params);
+    if (lease) this.assertFence(rows, threadId, lease);
+    return { configurable: { thread_id: threadId, checkpoint_ns, checkpoint_id: checkpoint.id } };
+  }
+
+  async putWrites(
+    config: RunnableConfig,
+    writes: PendingWrite[],
+    taskId: string,
+    taskPath = "",
+  ): Promise<void> {
+    if (writes.length === 0) return;
+    const c = config.configurable ?? {};
+    const threadId = checkTextKey("thread_id", c.thread_id);
+    const ns = checkTextKey("checkpoint_ns", c.checkpoint_ns ?? "", true);
+    const checkpointId = checkTextKey("checkpoint_id", c.checkpoint_id);
+    checkTextKey("task_id", taskId);
+    const special: unknown[][] = [];
+    const regular: unknown[][] = [];
+    await Promise.all(
+      writes.map(async ([channel, value], idx) => {
+        checkTextKey("channel", channel);
+        const [type, bytes] = await this.serde.dumpsTyped(value);
+        const specialIdx = WRITES_IDX_MAP[channel];
+        const row = [channel, specialIdx ?? idx, type, bytes];
+        (specialIdx === undefined ? regular : special).push(row);
+      }),
+    );
+    const lease = this.leases.get(threadId);
+    const head: unknown[] = [threadId, ns, checkpointId, taskId, taskPath];
+    if (lease) head.push(lease.fence, lease.leaseSeconds);
+    const rowsPerStatement = Math.floor((MAX_PARAMS - head.length) / 4);
+    if (special.length + regular.length <= rowsPerStatement) {
+      const params = [...head, ...special.flat(), ...regular.flat()];
+      const rows = await this.run(
+        "putWrites()",
+        putWritesSql(this.tables, special.length, regular.length, !!lease),
+        params,
+      );
+      if (lease) this.assertFence(rows, threadId, lease);
+      return;
+    }
+    // Only a task with tens of thousands of writes gets here: chunks, still all-or-nothing.
+    await this.db.transaction(async (tx) => {
+      for (const [list, isSpecial] of [
+        [special, true],
+        [regular, false],
+      ] as const) {
+        for (let i = 0; i < list.length; i += rowsPerStatement) {
+          const chunk = list.slice(i, i + rowsPerStatement);
+          const sql = putWritesSql(
+            this.tables,
+            isSpecial ? chunk.length : 0,
+            isSpecial ? 0 : chunk.length,
+            !!lease,
+          );
+          const { rows } = await tx.query<{ ok: number }>(sql, [...head, ...chunk.flat()]);
+          if (lease) this.assertFence(rows, threadId, lease);
+        }
+      }
+    });
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    await deleteThread(this, threadId);
+  }
+
+  /** Copies every checkpoint, blob and write of a thread to a new thread id; returns checkpoints copied. */
+  copyThread(sourceThreadId: string, targetThreadId: string): Promise<number> {
+    return copyThread(this, sourceThreadId, targetThreadId);
+  }
+
+  /** Totals, time range and on-disk bytes per table. */
+  getCheckpointStats(): Promise<CheckpointStats> {
+    return getCheckpointStats(this);
+  }
+
+  /** Threads with last activity and checkpoint count, a page at a time. */
+  listThreads(options?: ListThreadsOptions): Promise<ThreadPage> {
+    return listThreads(this, options);
+  }
+
+  /** Retention: keep the newest N checkpoints per thread and/or drop threads idle since a date. */
+  prune(options: PruneOptions): Promise<PruneResult> {
+    return prune(this, options);
+  }
+
+  override async getDeltaChannelHistory(options: {
+    config: RunnableConfig;
+    channels: string[];
+  }): Promise<Record<string, DeltaChannelHistory>> {
+    const { config, channels } = options;
+    if (channels.length === 0) return {};
+    const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable ?? {};
+    const result: Record<string, DeltaChannelHistory> = {};
+    for (const ch of channels) result[ch] = { writes: [] };
+    if (thread_id === undefined || thread_id === null) return result;
+    const rows = await this.run<{
+      kind: number;
+      channel: string;
+      task_id: string;
+      type: string;
+      blob: Uint8Array;
+    }>("getDeltaChannelHistory()", deltaHistorySql(this.tables), [
+      String(thread_id),
+      checkpoint_ns,
+      checkpoint_id ?? null,
+      channels,
+    ]);
+    for (const row of rows) {
+      const entry = result[row.channel];
+      if (!entry) continue;
+      const value = await this.serde.loadsTyped(row.type ?? "json", row.blob);
+      if (row.kind === 0) entry.writes.push([row.task_id, row.channel, value]);
+      else entry.seed = value;
+    }
+    return result;
+  }
+
+  /** Runs one statement through the seam, turning a lost connection into a clear error. */
+  async run<R = Record<string, unknown>>(
+    what: string,
+    sql: string,
+    params: readonly unknown[] = [],
+  ): Promise<R[]> {
+    try {
+      return (await this.db.query<R>(sql, params)).rows;
+    } catch (error) {
+      throw wrapDbError(error, what);
+    }
+  }
+
+  /** The seam itself, for the operations modules and @agentstate/recovery. */
+  get queryable(): Queryable {
+    return this.db;
+  }
+
+  /** One round trip: a page of checkpoints with their blobs and writes, in `order`. */
+  private async readPage(what: string, cpSql: string, order: string, params: unknown[]) {
+    const rows = await this.run<ReadRow>(what, readSql(this.tables, cpSql, order), params);
+    const groups = groupRows(rows).sort((a, b) => a.head.idx - b.head.idx);
+    const tuples = await Promise.all(groups.map((g) => toTuple(this.serde, g)));
+    for (const tuple of tuples) {
+      if (tuple.checkpoint.v < 4 && tuple.parentConfig) await this.upgradeLegacySends(tuple);
+    }
+    return { tuples, last: groups.at(-1)?.head };
+  }
+
+  private async upgradeLegacySends(tuple: CheckpointTuple): Promise<void> {
+    const p = tuple.parentConfig?.configurable ?? {};
+    const sends = await this.run<{ type: string; blob: Uint8Array }>(
+      "getTuple()",
+      `SELECT type, blob FROM ${this.tables.writes}
+       WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 AND channel = $4
+       ORDER BY task_path COLLATE "C", task_id COLLATE "C", idx`,
+      [p.thread_id, p.checkpoint_ns ?? "", p.checkpoint_id, TASKS],
+    );
+    if (sends.length > 0)
+      await migratePendingSends(this.serde, tuple, sends, () => this.getNextVersion(undefined));
+  }
+
+  private async dumpBlobs(values: Record<string, unknown>, versions: ChannelVersions) {
+    return Promise.all(
+      Object.entries(versions).map(async ([channel, version]) => {
+        checkTextKey("channel", channel);
+        if (!(channel in values)) return [channel, String(version), "empty", null];
+        const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
+        return [channel, String(version), type, bytes];
+      }),
+    );
+  }
+
+  private assertFence(rows: Array<{ ok?: number }>, threadId: string, lease: WriteLease): void {
+    if (rows[0]?.ok) return;
+    throw new CheckpointerError(
+      "FENCED",
+      `Write to thread "${threadId}" rejected: this worker's lease (fence ${lease.fence}) was taken over by another worker. ` +
+        "Stop this run; the thread's new owner continues it.",
+    );
+  }
+}
+
+/** Text key columns cannot hold NUL; say so instead of failing inside the driver. */
+function checkTextKey(name: string, value: unknown, allowEmpty = false): string {
+  if (value === undefined || value === null || (!allowEmpty && value === "")) {
+    throw new CheckpointerError("INVALID_ARGUMENT", `Missing ${name} in config.configurable.`);
+  }
+  const text = String(value);
+  if (text.includes("\u0000")) {
+    throw new CheckpointerError(
+      "INVALID_ARGUMENT",
+      `${name} must not contain NUL (\\u0000) characters.`,
+    );
+  }
+  return text;
+}

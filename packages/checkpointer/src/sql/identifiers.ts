@@ -1,0 +1,48 @@
+import { CheckpointerError } from "../errors.js";
+
+/** Postgres truncates identifiers at 63 bytes; a silently truncated schema name would alias another. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * Quotes an identifier the way Postgres does: wrap in double quotes, double any inner quote.
+ * Names that can never be valid (empty, NUL, longer than 63 bytes) are rejected up front.
+ */
+export function quoteIdentifier(name: string, what = "schema name"): string {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new CheckpointerError("INVALID_SCHEMA_NAME", `The ${what} must be a non-empty string.`);
+  }
+  if (name.includes("\u0000")) {
+    throw new CheckpointerError("INVALID_SCHEMA_NAME", `The ${what} must not contain NUL bytes.`);
+  }
+  if (Buffer.byteLength(name, "utf8") > MAX_IDENTIFIER_BYTES) {
+    throw new CheckpointerError(
+      "INVALID_SCHEMA_NAME",
+      `The ${what} "${name.slice(0, 20)}…" is longer than Postgres' ${MAX_IDENTIFIER_BYTES}-byte identifier limit.`,
+    );
+  }
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Fully qualified table names, in the official savers' `"schema".table` layout. */
+export interface Tables {
+  schema: string;
+  migrations: string;
+  checkpoints: string;
+  blobs: string;
+  writes: string;
+  runs: string;
+  receipts: string;
+}
+
+export function tablesFor(schema: string): Tables {
+  const s = quoteIdentifier(schema);
+  return {
+    schema: s,
+    migrations: `${s}.checkpoint_migrations`,
+    checkpoints: `${s}.checkpoints`,
+    blobs: `${s}.checkpoint_blobs`,
+    writes: `${s}.checkpoint_writes`,
+    runs: `${s}.agentstate_runs`,
+    receipts: `${s}.agentstate_receipts`,
+  };
+}

@@ -1,0 +1,56 @@
+import type { Database, Queryable } from "../db.js";
+import { CheckpointerError } from "../errors.js";
+import type { Tables } from "./identifiers.js";
+import { migrations } from "./migrations.js";
+
+/** Version of the newest migration this package knows. */
+export function latestVersion(t: Tables): number {
+  return migrations(t).length - 1;
+}
+
+async function currentVersion(q: Queryable, t: Tables): Promise<number> {
+  const { rows } = await q.query<{ present: boolean }>(
+    "SELECT to_regclass($1) IS NOT NULL AS present",
+    [t.migrations],
+  );
+  if (!rows[0]?.present) return -1;
+  const v = await q.query<{ v: number | null }>(`SELECT max(v) AS v FROM ${t.migrations}`);
+  return v.rows[0]?.v ?? -1;
+}
+
+/**
+ * Brings the schema to the latest version. All pending migrations run in one transaction that
+ * first takes an advisory lock keyed by the schema name, so concurrent setups queue behind the
+ * first and then find nothing left to do. A schema that is already current costs one query.
+ */
+export async function runMigrations(
+  db: Database,
+  t: Tables,
+  options: { schema: string; createSchema: boolean },
+): Promise<void> {
+  const all = migrations(t);
+  if ((await currentVersion(db, t)) >= all.length - 1) return;
+  await db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext('agentstate.migrate'), hashtext($1))", [
+      options.schema,
+    ]);
+    if (options.createSchema) {
+      await tx.query(`CREATE SCHEMA IF NOT EXISTS ${t.schema}`);
+    } else {
+      const { rows } = await tx.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [
+        options.schema,
+      ]);
+      if (rows.length === 0) {
+        throw new CheckpointerError(
+          "NOT_SET_UP",
+          `Schema "${options.schema}" does not exist and createSchema is false. Create it (CREATE SCHEMA) or allow createSchema.`,
+        );
+      }
+    }
+    const from = (await currentVersion(tx, t)) + 1;
+    for (let v = from; v < all.length; v += 1) {
+      for (const statement of all[v] ?? []) await tx.query(statement);
+      await tx.query(`INSERT INTO ${t.migrations} (v) VALUES ($1) ON CONFLICT (v) DO NOTHING`, [v]);
+    }
+  });
+}

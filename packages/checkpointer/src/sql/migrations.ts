@@ -1,0 +1,112 @@
+import type { Tables } from "./identifiers.js";
+
+/**
+ * Migrations by version number. v0–v4 mean what they mean in the official JS and Python
+ * savers; v5–v9 mean what they mean in the Python saver (which JS lacks); v10+ are ours.
+ * All are additive, so either official saver keeps working on a schema we migrated.
+ * Python builds v6–v8 CONCURRENTLY; we run every migration inside one locked transaction,
+ * so ours build the same indexes (same names) without CONCURRENTLY.
+ */
+export function migrations(t: Tables): string[][] {
+  return raw(t).map((m) => (Array.isArray(m) ? m : [m]));
+}
+
+function raw(t: Tables): (string | string[])[] {
+  return [
+    // v0
+    `CREATE TABLE IF NOT EXISTS ${t.migrations} (v INTEGER PRIMARY KEY)`,
+    // v1
+    `CREATE TABLE IF NOT EXISTS ${t.checkpoints} (
+      thread_id TEXT NOT NULL,
+      checkpoint_ns TEXT NOT NULL DEFAULT '',
+      checkpoint_id TEXT NOT NULL,
+      parent_checkpoint_id TEXT,
+      type TEXT,
+      checkpoint JSONB NOT NULL,
+      metadata JSONB NOT NULL DEFAULT '{}',
+      PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+    )`,
+    // v2
+    `CREATE TABLE IF NOT EXISTS ${t.blobs} (
+      thread_id TEXT NOT NULL,
+      checkpoint_ns TEXT NOT NULL DEFAULT '',
+      channel TEXT NOT NULL,
+      version TEXT NOT NULL,
+      type TEXT NOT NULL,
+      blob BYTEA,
+      PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+    )`,
+    // v3
+    `CREATE TABLE IF NOT EXISTS ${t.writes} (
+      thread_id TEXT NOT NULL,
+      checkpoint_ns TEXT NOT NULL DEFAULT '',
+      checkpoint_id TEXT NOT NULL,
+      task_id TEXT NOT NULL,
+      idx INTEGER NOT NULL,
+      channel TEXT NOT NULL,
+      type TEXT,
+      blob BYTEA NOT NULL,
+      PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+    )`,
+    // v4
+    `ALTER TABLE ${t.blobs} ALTER COLUMN blob DROP NOT NULL`,
+    // v5 (Python: a no-op placeholder)
+    "SELECT 1",
+    // v6–v8 (Python: thread_id indexes)
+    `CREATE INDEX IF NOT EXISTS checkpoints_thread_id_idx ON ${t.checkpoints} (thread_id)`,
+    `CREATE INDEX IF NOT EXISTS checkpoint_blobs_thread_id_idx ON ${t.blobs} (thread_id)`,
+    `CREATE INDEX IF NOT EXISTS checkpoint_writes_thread_id_idx ON ${t.writes} (thread_id)`,
+    // v9 (Python: task_path, so pending writes replay in live-execution order)
+    `ALTER TABLE ${t.writes} ADD COLUMN IF NOT EXISTS task_path TEXT NOT NULL DEFAULT ''`,
+    // v10 (ours): a timestamp per checkpoint. Existing rows take the checkpoint's own `ts`;
+    // rows written later by either saver get now() from the default.
+    [
+      `ALTER TABLE ${t.checkpoints} ADD COLUMN IF NOT EXISTS created_at TIMESTAMPTZ`,
+      `UPDATE ${t.checkpoints} SET created_at = CASE
+         WHEN checkpoint->>'ts' ~ '^\\d{4}-\\d{2}-\\d{2}T' THEN (checkpoint->>'ts')::timestamptz
+         ELSE now() END
+       WHERE created_at IS NULL`,
+      `ALTER TABLE ${t.checkpoints} ALTER COLUMN created_at SET DEFAULT now()`,
+      `ALTER TABLE ${t.checkpoints} ALTER COLUMN created_at SET NOT NULL`,
+    ],
+    // v11 (ours): what stats, TTL, listThreads and recovery sweeps read, so none scans blobs.
+    [
+      `CREATE INDEX IF NOT EXISTS checkpoints_created_at_idx ON ${t.checkpoints} (created_at)`,
+      `CREATE INDEX IF NOT EXISTS checkpoints_thread_activity_idx ON ${t.checkpoints} (thread_id, created_at)`,
+    ],
+    // v12 (ours): the run ledger used by @agentstate/recovery (leases, fencing, attempts).
+    [
+      `CREATE TABLE IF NOT EXISTS ${t.runs} (
+      thread_id TEXT PRIMARY KEY,
+      status TEXT NOT NULL DEFAULT 'running'
+        CHECK (status IN ('running','completed','waiting','failed','crashed','recovering','dead')),
+      owner TEXT,
+      lease_until TIMESTAMPTZ,
+      heartbeat_at TIMESTAMPTZ,
+      fence BIGINT NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at TIMESTAMPTZ,
+      last_error TEXT,
+      error_kind TEXT,
+      needs_review BOOLEAN NOT NULL DEFAULT false,
+      graph_id TEXT,
+      head_checkpoint_id TEXT,
+      started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      details JSONB NOT NULL DEFAULT '{}'
+    )`,
+      `CREATE INDEX IF NOT EXISTS agentstate_runs_sweep_idx ON ${t.runs} (lease_until)
+        WHERE status IN ('running','recovering','crashed','failed')`,
+    ],
+    // v13 (ours): effect receipts, so a tool's side effect runs once per tool_call_id.
+    `CREATE TABLE IF NOT EXISTS ${t.receipts} (
+      thread_id TEXT NOT NULL,
+      tool_call_id TEXT NOT NULL,
+      status TEXT NOT NULL DEFAULT 'started' CHECK (status IN ('started','done')),
+      result JSONB,
+      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      completed_at TIMESTAMPTZ,
+      PRIMARY KEY (thread_id, tool_call_id)
+    )`,
+  ];
+}

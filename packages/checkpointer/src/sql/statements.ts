@@ -1,0 +1,179 @@
+import type { Tables } from "./identifiers.js";
+
+/** `($k::text, $k+1::text, …)` rows for a multi-row VALUES list; casts make PGlite and pg agree on types. */
+export function valuesRows(rowCount: number, types: readonly string[], firstParam: number): string {
+  const rows: string[] = [];
+  let p = firstParam;
+  for (let r = 0; r < rowCount; r += 1) {
+    rows.push(`(${types.map((t) => `$${p++}::${t}`).join(", ")})`);
+  }
+  return rows.join(", ");
+}
+
+/** Lease piggyback: renews a run's lease in the same statement and proves the writer still holds it. */
+export function guardCte(
+  t: Tables,
+  fenceParam: number,
+  leaseParam: number,
+  headParam?: number,
+): string {
+  const head = headParam === undefined ? "" : `, head_checkpoint_id = $${headParam}`;
+  return `guard AS (
+    UPDATE ${t.runs} SET lease_until = now() + make_interval(secs => $${leaseParam}::float8),
+      heartbeat_at = now(), updated_at = now()${head}
+    WHERE thread_id = $1 AND fence = $${fenceParam}::bigint AND status IN ('running', 'recovering')
+    RETURNING 1)`;
+}
+
+export const BLOB_TYPES = ["text", "text", "text", "bytea"] as const;
+
+/**
+ * One statement that stores a checkpoint and its new channel blobs: atomic without BEGIN/COMMIT.
+ * $1 thread_id, $2 ns, $3 id, $4 parent id, $5 checkpoint json, $6 metadata json, then
+ * optional guard params, then 4 params per blob.
+ */
+export function putSql(t: Tables, blobCount: number, guarded: boolean): string {
+  const ctes: string[] = [];
+  const onlyIfGuard = guarded ? "WHERE EXISTS (SELECT 1 FROM guard)" : "";
+  let next = 7;
+  if (guarded) {
+    ctes.push(guardCte(t, 7, 8, 3));
+    next = 9;
+  }
+  if (blobCount > 0) {
+    ctes.push(`b AS (
+      INSERT INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
+      SELECT $1, $2, v.channel, v.version, v.type, v.blob
+      FROM (VALUES ${valuesRows(blobCount, BLOB_TYPES, next)}) AS v(channel, version, type, blob)
+      ${onlyIfGuard}
+      ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING)`);
+  }
+  const upsert = `INSERT INTO ${t.checkpoints}
+      (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
+    SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb ${onlyIfGuard}
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+    DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata`;
+  if (!guarded) return ctes.length ? `WITH ${ctes.join(",\n")}\n${upsert}` : upsert;
+  ctes.push(`c AS (${upsert} RETURNING 1)`);
+  return `WITH ${ctes.join(",\n")}\nSELECT (SELECT count(*) FROM guard)::int AS ok`;
+}
+
+export const WRITE_TYPES = ["text", "integer", "text", "bytea"] as const;
+
+/**
+ * One statement for a task's writes. Special writes (negative idx) replace what is there;
+ * regular writes keep the first one stored, as the checkpoint contract asks.
+ * $1 thread_id, $2 ns, $3 checkpoint id, $4 task id, $5 task path, optional guard params,
+ * then 4 params per write (channel, idx, type, blob) — special rows first.
+ */
+export function putWritesSql(
+  t: Tables,
+  specialCount: number,
+  regularCount: number,
+  guarded: boolean,
+): string {
+  const ctes: string[] = [];
+  let next = 6;
+  if (guarded) {
+    ctes.push(guardCte(t, 6, 7));
+    next = 8;
+  }
+  const onlyIfGuard = guarded ? "WHERE EXISTS (SELECT 1 FROM guard)" : "";
+  const insert = (count: number, conflict: string) => {
+    const sql = `INSERT INTO ${t.writes}
+        (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, channel, idx, type, blob)
+      SELECT $1, $2, $3, $4, $5, v.channel, v.idx, v.type, v.blob
+      FROM (VALUES ${valuesRows(count, WRITE_TYPES, next)}) AS v(channel, idx, type, blob)
+      ${onlyIfGuard}
+      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`;
+    next += count * 4;
+    return sql;
+  };
+  if (specialCount > 0) {
+    ctes.push(
+      `s AS (${insert(specialCount, "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob, task_path = EXCLUDED.task_path")})`,
+    );
+  }
+  if (regularCount > 0) ctes.push(`r AS (${insert(regularCount, "DO NOTHING")})`);
+  const tail = guarded ? "SELECT (SELECT count(*) FROM guard)::int AS ok" : "SELECT 1 AS ok";
+  return `WITH ${ctes.join(",\n")}\n${tail}`;
+}
+
+/**
+ * The read path: checkpoint rows, the blobs their channel_versions name (probed by key,
+ * so the cost does not grow with the thread), and their pending writes, in one query.
+ * `cpSql` selects CP_COLUMNS in `order`; checkpoint rows carry their rank in `idx`.
+ */
+export function readSql(t: Tables, cpSql: string, order: string): string {
+  return `WITH cp AS (SELECT x.*, row_number() OVER (ORDER BY ${order}) AS ord FROM (${cpSql}) AS x)
+  SELECT * FROM (
+    SELECT 0 AS kind, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id,
+      cp.parent_checkpoint_id AS a, cp.checkpoint::text AS b, cp.metadata::text AS c,
+      NULL::text AS d, NULL::bytea AS blob, cp.ord::int AS idx
+    FROM cp
+    UNION ALL
+    SELECT 1, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id, bl.channel, bl.type, NULL, NULL, bl.blob, 0
+    FROM cp
+    CROSS JOIN LATERAL jsonb_each_text(cp.checkpoint -> 'channel_versions') AS v(key, value)
+    CROSS JOIN LATERAL (
+      SELECT b.channel, b.type, b.blob FROM ${t.blobs} b
+      WHERE b.thread_id = cp.thread_id AND b.checkpoint_ns = cp.checkpoint_ns
+        AND b.channel = v.key AND b.version = v.value
+    ) AS bl
+    UNION ALL
+    SELECT 2, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id, w.task_id, w.channel, w.type, w.task_path, w.blob, w.idx
+    FROM cp JOIN ${t.writes} w
+      ON w.thread_id = cp.thread_id AND w.checkpoint_ns = cp.checkpoint_ns AND w.checkpoint_id = cp.checkpoint_id
+  ) AS u
+  ORDER BY kind, d COLLATE "C", a COLLATE "C", idx`;
+}
+
+export const CP_COLUMNS =
+  "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata";
+
+/**
+ * Native getDeltaChannelHistory: walk the parent chain of the target once, each step dropping
+ * the channels whose value was stored there (the seed), then return every on-path write of the
+ * channels still wanted at that step plus the seeds. One query.
+ * $1 thread_id, $2 ns, $3 target checkpoint id (NULL = latest), $4 channel names.
+ */
+export function deltaHistorySql(t: Tables): string {
+  return `WITH RECURSIVE target AS (
+    SELECT parent_checkpoint_id FROM ${t.checkpoints}
+    WHERE thread_id = $1 AND checkpoint_ns = $2 AND ($3::text IS NULL OR checkpoint_id = $3)
+    ORDER BY checkpoint_id DESC LIMIT 1
+  ), chain AS (
+    SELECT c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint -> 'channel_versions' AS cv,
+      1 AS depth, $4::text[] AS wanted
+    FROM target JOIN ${t.checkpoints} c
+      ON c.thread_id = $1 AND c.checkpoint_ns = $2 AND c.checkpoint_id = target.parent_checkpoint_id
+    UNION ALL
+    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.checkpoint -> 'channel_versions', chain.depth + 1, nxt.wanted
+    FROM chain
+    CROSS JOIN LATERAL (
+      SELECT ARRAY(
+        SELECT r FROM unnest(chain.wanted) AS r
+        WHERE NOT EXISTS (
+          SELECT 1 FROM ${t.blobs} b
+          WHERE b.thread_id = $1 AND b.checkpoint_ns = $2 AND b.channel = r
+            AND b.version = chain.cv ->> r AND b.type <> 'empty')
+      ) AS wanted
+    ) AS nxt
+    JOIN ${t.checkpoints} p
+      ON p.thread_id = $1 AND p.checkpoint_ns = $2 AND p.checkpoint_id = chain.parent_checkpoint_id
+    WHERE cardinality(nxt.wanted) > 0
+  )
+  SELECT * FROM (
+    SELECT 0 AS kind, chain.depth, w.channel, w.task_id, w.task_path, w.idx, w.type, w.blob
+    FROM chain JOIN ${t.writes} w
+      ON w.thread_id = $1 AND w.checkpoint_ns = $2 AND w.checkpoint_id = chain.checkpoint_id
+     AND w.channel = ANY (chain.wanted)
+    UNION ALL
+    SELECT 1, chain.depth, b.channel, NULL, NULL, 0, b.type, b.blob
+    FROM chain CROSS JOIN LATERAL unnest(chain.wanted) AS r(ch)
+    JOIN ${t.blobs} b
+      ON b.thread_id = $1 AND b.checkpoint_ns = $2 AND b.channel = r.ch
+     AND b.version = chain.cv ->> r.ch AND b.type <> 'empty'
+  ) AS u
+  ORDER BY kind, depth DESC, task_path COLLATE "C", task_id COLLATE "C", idx`;
+}
