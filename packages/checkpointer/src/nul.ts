@@ -10,7 +10,7 @@ const MARKER_JSON = "\\u0001agentstate:nul\\u0001";
 
 function encodeString(s: string): string {
   if (!s.includes("\u0000") && !s.startsWith(MARKER)) return s;
-  return MARKER + s.replace(/\\/g, "\\\\").replace(/\u0000/g, "\\0");
+  return MARKER + s.replace(/\\/g, "\\\\").replaceAll("\u0000", "\\0");
 }
 
 function decodeString(s: string): string {
