@@ -1,0 +1,124 @@
+import type { GrepMatch, ReadResult } from "deepagents";
+import { normalizeReadPagination } from "deepagents";
+import { CompositeBackendError } from "./errors.js";
+
+/** Default page size of `read`, as in deepagents' backends. */
+export const DEFAULT_READ_LIMIT = 500;
+
+/**
+ * One page of a text file, with the same window arithmetic as deepagents' StateBackend so that
+ * every route paginates identically: lines split on "\n", a trailing newline does not count as
+ * a line, and an empty window carries no line metadata.
+ */
+export function paginateText(
+  content: string,
+  mimeType: string,
+  offset: number | undefined,
+  limit: number | undefined,
+): ReadResult {
+  const window = normalizeReadPagination(offset ?? 0, limit ?? DEFAULT_READ_LIMIT);
+  const lines = content.split("\n");
+  const totalLines = lines[lines.length - 1] === "" ? lines.length - 1 : lines.length;
+  const selected = lines.slice(window.offset, window.offset + window.limit);
+  return pageResult(selected, totalLines, window.offset, window.limit, mimeType);
+}
+
+/** Builds the result for lines already selected (shared with the streaming reader). */
+export function pageResult(
+  selected: string[],
+  totalLines: number,
+  offset: number,
+  limit: number,
+  mimeType: string,
+): ReadResult {
+  const content = selected.join("\n");
+  if (selected.length === 0 || offset >= totalLines || limit === 0) return { content, mimeType };
+  const endLine = Math.min(offset + selected.length, totalLines);
+  return {
+    content,
+    mimeType,
+    totalLines,
+    startLine: offset + 1,
+    endLine,
+    nextOffset: endLine < totalLines ? endLine : undefined,
+  };
+}
+
+export type Replacement =
+  | { ok: true; content: string; occurrences: number }
+  | { ok: false; message: string };
+
+/**
+ * Exact-string replacement with deepagents' rules: an empty file may be seeded with an empty
+ * old string; otherwise the old string must be present, and unique unless `replaceAll`.
+ */
+export function replaceExact(
+  content: string,
+  oldString: string,
+  newString: string,
+  replaceAll: boolean,
+  displayPath: string,
+): Replacement {
+  if (content === "" && oldString === "") return { ok: true, content: newString, occurrences: 0 };
+  if (oldString === "") {
+    return { ok: false, message: `Error: old_string cannot be empty when '${displayPath}' has content` };
+  }
+  const parts = content.split(oldString);
+  const occurrences = parts.length - 1;
+  if (occurrences === 0) {
+    return { ok: false, message: `Error: old_string not found in '${displayPath}': '${oldString}'` };
+  }
+  if (occurrences > 1 && !replaceAll) {
+    return {
+      ok: false,
+      message:
+        `Error: old_string appears ${occurrences} times in '${displayPath}'. ` +
+        "Pass replace_all=true to replace every occurrence, or include more surrounding context so it is unique.",
+    };
+  }
+  return { ok: true, content: parts.join(newString), occurrences };
+}
+
+/** Literal (not regex) search of one file's lines; `limit` stops the scan early. */
+export function grepText(path: string, content: string, pattern: string, limit: number): GrepMatch[] {
+  const matches: GrepMatch[] = [];
+  const lines = content.split("\n");
+  for (let i = 0; i < lines.length && matches.length < limit; i++) {
+    const line = lines[i]!;
+    if (line.includes(pattern)) matches.push({ path, line: i + 1, text: line });
+  }
+  return matches;
+}
+
+const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * deepagents' write tool hands binary files (by extension) over as base64 text, optionally as a
+ * data: URL. Invalid input is refused rather than silently decoded to garbage.
+ */
+export function decodeBase64Content(content: string, displayPath: string): Uint8Array | CompositeBackendError {
+  const trimmed = content.trim();
+  const payload = trimmed.startsWith("data:") ? trimmed.slice(trimmed.indexOf(",") + 1) : trimmed;
+  const compact = payload.replace(/\s/g, "");
+  if (compact.length % 4 === 1 || !BASE64_BODY.test(compact)) {
+    return new CompositeBackendError(
+      "invalid_content",
+      `Error: '${displayPath}' is a binary file type; its content must be base64-encoded`,
+    );
+  }
+  return new Uint8Array(Buffer.from(compact, "base64"));
+}
+
+export function encodeText(content: string): Uint8Array {
+  return new Uint8Array(Buffer.from(content, "utf8"));
+}
+
+export function decodeText(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
