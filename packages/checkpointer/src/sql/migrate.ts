@@ -1,5 +1,5 @@
 import type { Database, Queryable } from "../db.js";
-import { CheckpointerError } from "../errors.js";
+import { CheckpointerError, SQLSTATE } from "../errors.js";
 import type { Tables } from "./identifiers.js";
 import { migrations } from "./migrations.js";
 
@@ -18,6 +18,17 @@ async function currentVersion(q: Queryable, t: Tables): Promise<number> {
   return v.rows[0]?.v ?? -1;
 }
 
+/** Outside a transaction a missing table can just fail: one query in the common case. */
+async function currentVersionFast(q: Queryable, t: Tables): Promise<number> {
+  try {
+    const v = await q.query<{ v: number | null }>(`SELECT max(v) AS v FROM ${t.migrations}`);
+    return v.rows[0]?.v ?? -1;
+  } catch (error) {
+    if ((error as { code?: string }).code === SQLSTATE.UNDEFINED_TABLE) return -1;
+    throw error;
+  }
+}
+
 /**
  * Brings the schema to the latest version. All pending migrations run in one transaction that
  * first takes an advisory lock keyed by the schema name, so concurrent setups queue behind the
@@ -29,7 +40,7 @@ export async function runMigrations(
   options: { schema: string; createSchema: boolean },
 ): Promise<void> {
   const all = migrations(t);
-  if ((await currentVersion(db, t)) >= all.length - 1) return;
+  if ((await currentVersionFast(db, t)) >= all.length - 1) return;
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext('agentstate.migrate'), hashtext($1))", [
       options.schema,
