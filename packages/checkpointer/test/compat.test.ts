@@ -1,5 +1,5 @@
-import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { Command } from "@langchain/langgraph";
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { PostgresCheckpointer } from "../src/index.js";
 import { approvalGraph } from "./graphs.js";
@@ -24,7 +24,8 @@ describe.skipIf(!pgUp)("compatibility with the official PostgresSaver", () => {
 
   async function history(saver: PostgresSaver | PostgresCheckpointer, thread: string) {
     const ids: string[] = [];
-    for await (const t of saver.list({ configurable: { thread_id: thread } })) ids.push(t.checkpoint.id);
+    for await (const t of saver.list({ configurable: { thread_id: thread } }))
+      ids.push(t.checkpoint.id);
     return ids;
   }
 

@@ -22,7 +22,11 @@ const add = tool(
     toolRuns.count += 1;
     return String(a + b);
   },
-  { name: "add", description: "adds two numbers", schema: z.object({ a: z.number(), b: z.number() }) },
+  {
+    name: "add",
+    description: "adds two numbers",
+    schema: z.object({ a: z.number(), b: z.number() }),
+  },
 );
 
 /** A scripted "model": asks for `rounds` tool calls, then answers. Deterministic ids. */
@@ -81,7 +85,10 @@ export function approvalGraph(checkpointer: BaseCheckpointSaver) {
 /** Messages in a DeltaChannel: each checkpoint stores only the step's new messages. */
 export function deltaMessagesGraph(checkpointer: BaseCheckpointSaver, snapshotFrequency = 50) {
   const State = Annotation.Root({
-    messages: () => new DeltaChannel<BaseMessage[], BaseMessage[]>(messagesDeltaReducer as never, { snapshotFrequency }),
+    messages: () =>
+      new DeltaChannel<BaseMessage[], BaseMessage[]>(messagesDeltaReducer as never, {
+        snapshotFrequency,
+      }),
     turn: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
   });
   return new StateGraph(State)
@@ -94,4 +101,6 @@ export function deltaMessagesGraph(checkpointer: BaseCheckpointSaver, snapshotFr
     .compile({ checkpointer });
 }
 
-export const userSays = (text: string) => ({ messages: [new HumanMessage({ content: text, id: `h-${text}` })] });
+export const userSays = (text: string) => ({
+  messages: [new HumanMessage({ content: text, id: `h-${text}` })],
+});

@@ -21,8 +21,18 @@ describe.each(targets)("NUL bytes ($name)", (target) => {
       channel_versions: { text: 1, nested: 1 },
       versions_seen: { [`node${NUL}x`]: { text: 1 } },
     };
-    const metadata = { source: "input" as const, step: -1, parents: {}, note: `x${NUL}y\\0z`, odd: MARKERISH, [`key${NUL}`]: NUL };
-    const config = await saver.put({ configurable: { thread_id: "nul" } }, checkpoint, metadata, { text: 1, nested: 1 });
+    const metadata = {
+      source: "input" as const,
+      step: -1,
+      parents: {},
+      note: `x${NUL}y\\0z`,
+      odd: MARKERISH,
+      [`key${NUL}`]: NUL,
+    };
+    const config = await saver.put({ configurable: { thread_id: "nul" } }, checkpoint, metadata, {
+      text: 1,
+      nested: 1,
+    });
     await saver.putWrites(config, [["text", `w${NUL}`]], "task");
     const tuple = await saver.getTuple(config);
     expect(tuple?.checkpoint.channel_values).toEqual(checkpoint.channel_values);
@@ -31,14 +41,21 @@ describe.each(targets)("NUL bytes ($name)", (target) => {
     expect(tuple?.pendingWrites).toEqual([["task", "text", `w${NUL}`]]);
     // filter on a NUL-bearing metadata value finds it
     const found = [];
-    for await (const t of saver.list({ configurable: { thread_id: "nul" } }, { filter: { note: `x${NUL}y\\0z` } })) found.push(t);
+    for await (const t of saver.list(
+      { configurable: { thread_id: "nul" } },
+      { filter: { note: `x${NUL}y\\0z` } },
+    ))
+      found.push(t);
     expect(found).toHaveLength(1);
   });
 
   it("a graph whose state carries NUL runs and reads back", async () => {
     const graph = toolLoopGraph(made.saver, 2);
     const config = { configurable: { thread_id: "nul-graph" } };
-    const out = await graph.invoke({ messages: [{ role: "user", content: `hello${NUL}world` }] }, config);
+    const out = await graph.invoke(
+      { messages: [{ role: "user", content: `hello${NUL}world` }] },
+      config,
+    );
     expect(out.messages[0]?.content).toBe(`hello${NUL}world`);
     const state = await graph.getState(config);
     expect(state.values.messages[0]?.content).toBe(`hello${NUL}world`);

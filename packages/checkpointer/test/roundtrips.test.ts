@@ -1,7 +1,12 @@
 import { PGlite } from "@electric-sql/pglite";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
-import { type Database, PGliteDatabase, PgPoolDatabase, PostgresCheckpointer } from "../src/index.js";
+import {
+  type Database,
+  PGliteDatabase,
+  PgPoolDatabase,
+  PostgresCheckpointer,
+} from "../src/index.js";
 import { toolLoopGraph, userSays } from "./graphs.js";
 import { DATABASE_URL, pgUp, uniqueSchema } from "./helpers.js";
 
@@ -16,7 +21,11 @@ class CountingDatabase implements Database {
     this.statements.push(text.trim().split(/\s+/).slice(0, 2).join(" "));
     return this.inner.query<R>(text, params);
   }
-  transaction<T>(fn: Parameters<Database["transaction"]>[0] extends (tx: infer Q) => Promise<unknown> ? (tx: Q) => Promise<T> : never) {
+  transaction<T>(
+    fn: Parameters<Database["transaction"]>[0] extends (tx: infer Q) => Promise<unknown>
+      ? (tx: Q) => Promise<T>
+      : never,
+  ) {
     this.statements.push("BEGIN");
     return this.inner.transaction(fn);
   }
@@ -47,7 +56,11 @@ const kinds = [
     : []),
   {
     name: "pglite",
-    make: async () => ({ db: new PGliteDatabase(await PGlite.create("memory://"), true), schema: "public", cleanup: async () => {} }),
+    make: async () => ({
+      db: new PGliteDatabase(await PGlite.create("memory://"), true),
+      schema: "public",
+      cleanup: async () => {},
+    }),
   },
 ];
 
@@ -60,7 +73,10 @@ describe.each(kinds)("round trips ($name)", ({ make }) => {
     const made = await make();
     counting = new CountingDatabase(made.db);
     cleanup = made.cleanup;
-    saver = new PostgresCheckpointer(counting, undefined, { schema: made.schema, listPageSize: 10 });
+    saver = new PostgresCheckpointer(counting, undefined, {
+      schema: made.schema,
+      listPageSize: 10,
+    });
     await saver.setup();
   });
   afterAll(async () => {
@@ -76,11 +92,29 @@ describe.each(kinds)("round trips ($name)", ({ make }) => {
   });
 
   it("put, putWrites and getTuple are one statement each, with no BEGIN/COMMIT", async () => {
-    const cp = { ...emptyCheckpoint(), id: uuid6(0), channel_values: { a: "x", b: [1, 2] }, channel_versions: { a: 1, b: 1 } };
+    const cp = {
+      ...emptyCheckpoint(),
+      id: uuid6(0),
+      channel_values: { a: "x", b: [1, 2] },
+      channel_versions: { a: 1, b: 1 },
+    };
     counting.take();
-    const config = await saver.put({ configurable: { thread_id: "rt", checkpoint_ns: "" } }, cp, { source: "input", step: -1, parents: {} }, { a: 1, b: 1 });
+    const config = await saver.put(
+      { configurable: { thread_id: "rt", checkpoint_ns: "" } },
+      cp,
+      { source: "input", step: -1, parents: {} },
+      { a: 1, b: 1 },
+    );
     expect(counting.take()).toEqual(["WITH b"]);
-    await saver.putWrites(config, [["a", "y"], ["__error__", "boom"], ["b", 3]], "task-1");
+    await saver.putWrites(
+      config,
+      [
+        ["a", "y"],
+        ["__error__", "boom"],
+        ["b", 3],
+      ],
+      "task-1",
+    );
     expect(counting.take()).toEqual(["WITH s"]);
     const tuple = await saver.getTuple(config);
     expect(counting.take()).toEqual(["WITH cp"]);
@@ -91,19 +125,33 @@ describe.each(kinds)("round trips ($name)", ({ make }) => {
   it("a whole graph run does one statement per checkpoint and per task's writes", async () => {
     const graph = toolLoopGraph(saver, 3);
     counting.take();
-    await graph.invoke(userSays("hi"), { configurable: { thread_id: "rt-graph" }, durability: "sync" });
+    await graph.invoke(userSays("hi"), {
+      configurable: { thread_id: "rt-graph" },
+      durability: "sync",
+    });
     const statements = counting.take();
     expect(statements.filter((s) => s === "BEGIN")).toEqual([]);
     const puts = statements.filter((s) => s === "WITH b" || s.startsWith("INSERT INTO"));
     const checkpoints = [];
-    for await (const t of saver.list({ configurable: { thread_id: "rt-graph" } })) checkpoints.push(t);
+    for await (const t of saver.list({ configurable: { thread_id: "rt-graph" } }))
+      checkpoints.push(t);
     expect(puts).toHaveLength(checkpoints.length);
   });
 
   it("list() streams in keyset pages of listPageSize", async () => {
     for (let i = 0; i < 25; i += 1) {
-      const cp = { ...emptyCheckpoint(), id: uuid6(i), channel_values: { n: i }, channel_versions: { n: i + 1 } };
-      await saver.put({ configurable: { thread_id: "rt-list", checkpoint_ns: "" } }, cp, { source: "loop", step: i, parents: {} }, { n: i + 1 });
+      const cp = {
+        ...emptyCheckpoint(),
+        id: uuid6(i),
+        channel_values: { n: i },
+        channel_versions: { n: i + 1 },
+      };
+      await saver.put(
+        { configurable: { thread_id: "rt-list", checkpoint_ns: "" } },
+        cp,
+        { source: "loop", step: i, parents: {} },
+        { n: i + 1 },
+      );
     }
     counting.take();
     const seen: unknown[] = [];

@@ -1,27 +1,44 @@
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
-import { CheckpointerError, getCheckpointer, latestVersion, PostgresCheckpointer, tablesFor } from "../src/index.js";
+import {
+  CheckpointerError,
+  getCheckpointer,
+  latestVersion,
+  PostgresCheckpointer,
+  tablesFor,
+} from "../src/index.js";
 import { adminPool, DATABASE_URL, pgUp, targets, uniqueSchema } from "./helpers.js";
 
 describe.skipIf(!pgUp)("setup() on a real server", () => {
   const admin = adminPool();
   const schemas: string[] = [];
   afterAll(async () => {
-    for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${tablesFor(s).schema} CASCADE`);
+    for (const s of schemas)
+      await admin.query(`DROP SCHEMA IF EXISTS ${tablesFor(s).schema} CASCADE`);
     await admin.end();
   });
 
   it("8 concurrent setup() calls on a fresh schema, each on its own pool, all succeed", async () => {
     const schema = uniqueSchema("race");
     schemas.push(schema);
-    const savers = Array.from({ length: 8 }, () =>
-      new PostgresCheckpointer(new pg.Pool({ connectionString: DATABASE_URL, max: 1 }), undefined, { schema, endPool: true }),
+    const savers = Array.from(
+      { length: 8 },
+      () =>
+        new PostgresCheckpointer(
+          new pg.Pool({ connectionString: DATABASE_URL, max: 1 }),
+          undefined,
+          { schema, endPool: true },
+        ),
     );
     const results = await Promise.allSettled(savers.map((s) => s.setup()));
     await Promise.all(savers.map((s) => s.end()));
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
-    const { rows } = await admin.query(`SELECT array_agg(v ORDER BY v) AS vs FROM "${schema}".checkpoint_migrations`);
-    expect(rows[0].vs).toEqual(Array.from({ length: latestVersion(tablesFor(schema)) + 1 }, (_, i) => i));
+    const { rows } = await admin.query(
+      `SELECT array_agg(v ORDER BY v) AS vs FROM "${schema}".checkpoint_migrations`,
+    );
+    expect(rows[0].vs).toEqual(
+      Array.from({ length: latestVersion(tablesFor(schema)) + 1 }, (_, i) => i),
+    );
   });
 
   const hostile = ['a"; DROP TABLE pg_class; --', "with space", "UPPER", "ünïcødé", "x'y", 'q""q'];
@@ -29,8 +46,18 @@ describe.skipIf(!pgUp)("setup() on a real server", () => {
     schemas.push(schema);
     const saver = await getCheckpointer({ connectionString: DATABASE_URL, schema });
     try {
-      const cp = { ...emptyCheckpoint(), id: uuid6(0), channel_values: { a: 1 }, channel_versions: { a: 1 } };
-      const config = await saver.put({ configurable: { thread_id: "t" } }, cp, { source: "input", step: -1, parents: {} }, { a: 1 });
+      const cp = {
+        ...emptyCheckpoint(),
+        id: uuid6(0),
+        channel_values: { a: 1 },
+        channel_versions: { a: 1 },
+      };
+      const config = await saver.put(
+        { configurable: { thread_id: "t" } },
+        cp,
+        { source: "input", step: -1, parents: {} },
+        { a: 1 },
+      );
       expect((await saver.getTuple(config))?.checkpoint.channel_values).toEqual({ a: 1 });
       const { rows } = await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
       expect(rows).toHaveLength(1);
@@ -41,7 +68,11 @@ describe.skipIf(!pgUp)("setup() on a real server", () => {
 
   it("createSchema: false on a missing schema fails with a clear error", async () => {
     const schema = uniqueSchema("nocreate");
-    const err = await getCheckpointer({ connectionString: DATABASE_URL, schema, createSchema: false }).catch((e) => e);
+    const err = await getCheckpointer({
+      connectionString: DATABASE_URL,
+      schema,
+      createSchema: false,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(CheckpointerError);
     expect(err.code).toBe("NOT_SET_UP");
     expect(err.message).toContain("CREATE SCHEMA");
@@ -58,8 +89,12 @@ describe.skipIf(!pgUp)("setup() on a real server", () => {
   });
 
   it("a malformed or unreachable connection string is a clear error", async () => {
-    await expect(getCheckpointer({ connectionString: "not a url" })).rejects.toMatchObject({ code: "INVALID_CONFIG" });
-    const err = await getCheckpointer({ connectionString: "postgres://u:secret@127.0.0.1:1/db" }).catch((e) => e);
+    await expect(getCheckpointer({ connectionString: "not a url" })).rejects.toMatchObject({
+      code: "INVALID_CONFIG",
+    });
+    const err = await getCheckpointer({
+      connectionString: "postgres://u:secret@127.0.0.1:1/db",
+    }).catch((e) => e);
     expect(err.code).toBe("CONNECTION_LOST");
     expect(err.message).not.toContain("secret");
   });
@@ -68,7 +103,9 @@ describe.skipIf(!pgUp)("setup() on a real server", () => {
 describe.each(targets)("identifiers and bad input ($name)", (target) => {
   it("rejects schema names that cannot be valid", () => {
     for (const bad of ["", "nul\u0000byte", "x".repeat(64)]) {
-      expect(() => new PostgresCheckpointer(new pg.Pool(), undefined, { schema: bad })).toThrow(CheckpointerError);
+      expect(() => new PostgresCheckpointer(new pg.Pool(), undefined, { schema: bad })).toThrow(
+        CheckpointerError,
+      );
     }
   });
 
@@ -76,7 +113,14 @@ describe.each(targets)("identifiers and bad input ($name)", (target) => {
     const { saver, dispose } = await target.create();
     try {
       const cp = { ...emptyCheckpoint(), id: uuid6(0) };
-      await expect(saver.put({ configurable: { thread_id: "a\u0000b" } }, cp, { source: "input", step: -1, parents: {} }, {})).rejects.toMatchObject({
+      await expect(
+        saver.put(
+          { configurable: { thread_id: "a\u0000b" } },
+          cp,
+          { source: "input", step: -1, parents: {} },
+          {},
+        ),
+      ).rejects.toMatchObject({
         code: "INVALID_ARGUMENT",
       });
       expect((await saver.getCheckpointStats()).totalCheckpoints).toBe(0);
