@@ -24,7 +24,9 @@ export function patternSegments(pattern: string): string[] {
 }
 
 function segmentMatches(name: string, pattern: string): boolean {
-  return hasGlobChars(pattern) ? micromatch.isMatch(name, pattern, MATCH_OPTIONS) : name === pattern;
+  return hasGlobChars(pattern)
+    ? micromatch.isMatch(name, pattern, MATCH_OPTIONS)
+    : name === pattern;
 }
 
 /**
@@ -70,7 +72,8 @@ export function relativePatterns(pattern: string, searchSegments: readonly strin
       out.add(patternSegments(alternative).join("/"));
       continue;
     }
-    for (const rebased of rebasePattern(searchSegments, patternSegments(alternative))) out.add(rebased);
+    for (const rebased of rebasePattern(searchSegments, patternSegments(alternative)))
+      out.add(rebased);
   }
   out.delete("");
   return [...out];
@@ -106,5 +109,7 @@ export function grepFileFilter(glob: string | null | undefined): (relativePath: 
     const match = micromatch.matcher(glob, MATCH_OPTIONS);
     return (relativePath) => match(baseName(relativePath));
   }
-  return compileGlobs(expandBraces(glob).map((alternative) => patternSegments(alternative).join("/")));
+  return compileGlobs(
+    expandBraces(glob).map((alternative) => patternSegments(alternative).join("/")),
+  );
 }

@@ -27,7 +27,8 @@ function segmentProblem(segment: string): string | undefined {
   if (segment === "..") return "'..' segments are not allowed";
   const folded = segment.normalize("NFKC");
   if (folded === "." || folded === "..") return "segments that fold to '.' or '..' are not allowed";
-  if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) return "a path segment is longer than 255 bytes";
+  if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)
+    return "a path segment is longer than 255 bytes";
   let decoded = segment;
   for (let round = 0; round < 3 && PERCENT_ESCAPE.test(decoded); round++) {
     try {
@@ -35,7 +36,12 @@ function segmentProblem(segment: string): string | undefined {
     } catch {
       return undefined; // a stray '%' is just a character
     }
-    if (decoded === "." || decoded === ".." || /[/\\]/.test(decoded) || CONTROL_CHARS.test(decoded)) {
+    if (
+      decoded === "." ||
+      decoded === ".." ||
+      /[/\\]/.test(decoded) ||
+      CONTROL_CHARS.test(decoded)
+    ) {
       return "percent-encoded traversal is not allowed";
     }
   }
@@ -45,9 +51,12 @@ function segmentProblem(segment: string): string | undefined {
 /** Validates and normalises a path given by a caller (usually a model). Never throws. */
 export function parseVirtualPath(input: unknown): VirtualPath | CompositeBackendError {
   if (typeof input !== "string") return invalid(String(input), "not a string");
-  if (input.length > MAX_PATH_LENGTH) return invalid(`${input.slice(0, 40)}…`, "longer than 4096 characters");
-  if (CONTROL_CHARS.test(input)) return invalid(input, "control characters (including NUL) are not allowed");
-  if (input.includes("\\")) return invalid(input, "use forward slashes; backslashes are not allowed");
+  if (input.length > MAX_PATH_LENGTH)
+    return invalid(`${input.slice(0, 40)}…`, "longer than 4096 characters");
+  if (CONTROL_CHARS.test(input))
+    return invalid(input, "control characters (including NUL) are not allowed");
+  if (input.includes("\\"))
+    return invalid(input, "use forward slashes; backslashes are not allowed");
   const segments: string[] = [];
   for (const segment of input.split("/")) {
     if (segment === "" || segment === ".") continue;

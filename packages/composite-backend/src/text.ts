@@ -61,12 +61,18 @@ export function replaceExact(
 ): Replacement {
   if (content === "" && oldString === "") return { ok: true, content: newString, occurrences: 0 };
   if (oldString === "") {
-    return { ok: false, message: `Error: old_string cannot be empty when '${displayPath}' has content` };
+    return {
+      ok: false,
+      message: `Error: old_string cannot be empty when '${displayPath}' has content`,
+    };
   }
   const parts = content.split(oldString);
   const occurrences = parts.length - 1;
   if (occurrences === 0) {
-    return { ok: false, message: `Error: old_string not found in '${displayPath}': '${oldString}'` };
+    return {
+      ok: false,
+      message: `Error: old_string not found in '${displayPath}': '${oldString}'`,
+    };
   }
   if (occurrences > 1 && !replaceAll) {
     return {
@@ -80,7 +86,12 @@ export function replaceExact(
 }
 
 /** Literal (not regex) search of one file's lines; `limit` stops the scan early. */
-export function grepText(path: string, content: string, pattern: string, limit: number): GrepMatch[] {
+export function grepText(
+  path: string,
+  content: string,
+  pattern: string,
+  limit: number,
+): GrepMatch[] {
   const matches: GrepMatch[] = [];
   const lines = content.split("\n");
   for (let i = 0; i < lines.length && matches.length < limit; i++) {
@@ -96,7 +107,10 @@ const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
  * deepagents' write tool hands binary files (by extension) over as base64 text, optionally as a
  * data: URL. Invalid input is refused rather than silently decoded to garbage.
  */
-export function decodeBase64Content(content: string, displayPath: string): Uint8Array | CompositeBackendError {
+export function decodeBase64Content(
+  content: string,
+  displayPath: string,
+): Uint8Array | CompositeBackendError {
   const trimmed = content.trim();
   const payload = trimmed.startsWith("data:") ? trimmed.slice(trimmed.indexOf(",") + 1) : trimmed;
   const compact = payload.replace(/\s/g, "");

@@ -1,5 +1,5 @@
-import { constants, existsSync } from "node:fs";
 import type { BigIntStats } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { sleep } from "../async.js";
@@ -42,16 +42,28 @@ export function fsError(error: unknown, vpath: string): CompositeBackendError {
       return new CompositeBackendError("is_directory", `'${vpath}' is a directory, not a file`);
     case "ENOTDIR":
     case "EEXIST":
-      return new CompositeBackendError("not_directory", `'${vpath}': a parent of this path is a file, not a directory`);
+      return new CompositeBackendError(
+        "not_directory",
+        `'${vpath}': a parent of this path is a file, not a directory`,
+      );
     case "ENOTEMPTY":
       return new CompositeBackendError("is_directory", `'${vpath}' is a non-empty directory`);
     case "ENAMETOOLONG":
-      return new CompositeBackendError("invalid_path", `'${vpath}': name too long for the file system`);
+      return new CompositeBackendError(
+        "invalid_path",
+        `'${vpath}': name too long for the file system`,
+      );
     case "ELOOP":
-      return new CompositeBackendError("invalid_path", `'${vpath}': too many levels of symbolic links`);
+      return new CompositeBackendError(
+        "invalid_path",
+        `'${vpath}': too many levels of symbolic links`,
+      );
     case "ENOSPC":
     case "EDQUOT":
-      return new CompositeBackendError("unavailable", `No space left (or quota exceeded) writing '${vpath}'`);
+      return new CompositeBackendError(
+        "unavailable",
+        `No space left (or quota exceeded) writing '${vpath}'`,
+      );
     case "ESTALE":
       return new CompositeBackendError(
         "unavailable",
@@ -61,14 +73,23 @@ export function fsError(error: unknown, vpath: string): CompositeBackendError {
     case "ETIMEDOUT":
     case "EHOSTDOWN":
     case "EHOSTUNREACH":
-      return new CompositeBackendError("unavailable", `I/O error on '${vpath}' (${code}); the mount may be unavailable`);
+      return new CompositeBackendError(
+        "unavailable",
+        `I/O error on '${vpath}' (${code}); the mount may be unavailable`,
+      );
     default:
-      return new CompositeBackendError("io_error", `File system error on '${vpath}'${code ? ` (${code})` : ""}`);
+      return new CompositeBackendError(
+        "io_error",
+        `File system error on '${vpath}'${code ? ` (${code})` : ""}`,
+      );
   }
 }
 
 /** NFS returns ESTALE when a cached handle outlives the file; a fresh lookup usually succeeds. */
-export async function retryStale<T>(options: ResolvedNfsOptions, attempt: () => Promise<T>): Promise<T> {
+export async function retryStale<T>(
+  options: ResolvedNfsOptions,
+  attempt: () => Promise<T>,
+): Promise<T> {
   for (let retry = 0; ; retry++) {
     try {
       return await attempt();
@@ -97,7 +118,10 @@ export class Confinement {
     this.#realRoot ??= this.options.fs.realpath(this.options.rootDir).catch((error: unknown) => {
       this.#realRoot = undefined;
       if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") {
-        throw new CompositeBackendError("unavailable", "The mounted directory behind this route does not exist (not mounted?)");
+        throw new CompositeBackendError(
+          "unavailable",
+          "The mounted directory behind this route does not exist (not mounted?)",
+        );
       }
       throw error;
     });
@@ -114,7 +138,10 @@ export class Confinement {
 
   async assertInside(real: string, vpath: string): Promise<void> {
     if (!this.isInside(real, await this.realRoot())) {
-      throw new CompositeBackendError("invalid_path", `'${vpath}' resolves outside the mounted directory (symlink)`);
+      throw new CompositeBackendError(
+        "invalid_path",
+        `'${vpath}' resolves outside the mounted directory (symlink)`,
+      );
     }
   }
 
@@ -139,8 +166,10 @@ export class Confinement {
         HAS_PROC_FD ? fs.readlink(`/proc/self/fd/${handle.fd}`) : Promise.resolve(target),
       ]);
       await this.assertInside(real, vpath);
-      if (stat.isDirectory()) throw new CompositeBackendError("is_directory", `'${vpath}' is a directory, not a file`);
-      if (!stat.isFile()) throw new CompositeBackendError("invalid_path", `'${vpath}' is not a regular file`);
+      if (stat.isDirectory())
+        throw new CompositeBackendError("is_directory", `'${vpath}' is a directory, not a file`);
+      if (!stat.isFile())
+        throw new CompositeBackendError("invalid_path", `'${vpath}' is not a regular file`);
       return { handle, real, stat };
     } catch (error) {
       await handle.close();
@@ -166,7 +195,8 @@ export class Confinement {
         await fs.mkdir(created, { recursive: true, mode: this.options.dirMode });
         return created;
       } catch (error) {
-        if (errnoOf(error) !== "ENOENT" || probe === root || !this.isInside(probe, root)) throw error;
+        if (errnoOf(error) !== "ENOENT" || probe === root || !this.isInside(probe, root))
+          throw error;
         missing.push(probe.slice(dirname(probe).length + 1));
         probe = dirname(probe);
       }
@@ -175,7 +205,11 @@ export class Confinement {
 }
 
 /** Reads an opened file whole, refusing files over `maxBytes`. */
-export async function readWhole(opened: OpenedFile, vpath: string, maxBytes: number): Promise<Uint8Array> {
+export async function readWhole(
+  opened: OpenedFile,
+  vpath: string,
+  maxBytes: number,
+): Promise<Uint8Array> {
   const size = Number(opened.stat.size);
   if (size > maxBytes) {
     throw new CompositeBackendError(

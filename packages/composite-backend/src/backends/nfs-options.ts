@@ -4,7 +4,17 @@ import { CompositeBackendError } from "../errors.js";
 /** The slice of `node:fs/promises` the NFS backend uses. */
 export type NfsFileSystem = Pick<
   typeof fsp,
-  "open" | "stat" | "lstat" | "realpath" | "readlink" | "readdir" | "opendir" | "mkdir" | "rename" | "unlink" | "rm"
+  | "open"
+  | "stat"
+  | "lstat"
+  | "realpath"
+  | "readlink"
+  | "readdir"
+  | "opendir"
+  | "mkdir"
+  | "rename"
+  | "unlink"
+  | "rm"
 >;
 
 export interface NFSBackendOptions {
@@ -50,9 +60,15 @@ export type ResolvedNfsOptions = Required<NFSBackendOptions>;
 
 const MIB = 1024 * 1024;
 
-export function resolveNfsOptions(options: NFSBackendOptions, defaultFs: NfsFileSystem): ResolvedNfsOptions {
+export function resolveNfsOptions(
+  options: NFSBackendOptions,
+  defaultFs: NfsFileSystem,
+): ResolvedNfsOptions {
   if (!options || typeof options.rootDir !== "string" || options.rootDir === "") {
-    throw new CompositeBackendError("invalid_config", "NFSBackend needs a rootDir (the mounted directory)");
+    throw new CompositeBackendError(
+      "invalid_config",
+      "NFSBackend needs a rootDir (the mounted directory)",
+    );
   }
   return {
     rootDir: options.rootDir,

@@ -1,7 +1,13 @@
 import { basename, join } from "node:path";
 import type { FileInfo, GlobResult, GrepMatch, GrepResult } from "deepagents";
 import { mapLimit, mapOrdered } from "../async.js";
-import { compileGlobs, grepFileFilter, literalPrefix, maxDepth, relativePatterns } from "../glob.js";
+import {
+  compileGlobs,
+  grepFileFilter,
+  literalPrefix,
+  maxDepth,
+  relativePatterns,
+} from "../glob.js";
 import { isTextMime, mimeTypeOf } from "../mime.js";
 import { comparePaths, joinVirtual, type VirtualPath } from "../paths.js";
 import { decodeText, grepText } from "../text.js";
@@ -30,7 +36,11 @@ export async function globFiles(
   if (stat.isFile()) {
     // A file as the search path: its name is matched, as deepagents' StateBackend does.
     if (!matches(basename(vp.path))) return { files: [] };
-    return { files: [{ path: vp.path, is_dir: false, size: stat.size, modified_at: stat.mtime.toISOString() }] };
+    return {
+      files: [
+        { path: vp.path, is_dir: false, size: stat.size, modified_at: stat.mtime.toISOString() },
+      ],
+    };
   }
   const found = new Map<string, string>();
   let truncated = false;
@@ -38,7 +48,8 @@ export async function globFiles(
     // Walk only below the pattern's literal directory, and no deeper than it can match.
     const { base, rest } = literalPrefix(relative);
     const walkHost = join(host, ...base);
-    if (base.length > 0 && !(await jail.realInside(walkHost, vp.path).catch(() => undefined))) continue;
+    if (base.length > 0 && !(await jail.realInside(walkHost, vp.path).catch(() => undefined)))
+      continue;
     const walk = await walkFiles(options.fs, walkHost, base.join("/"), {
       maxDepth: maxDepth(rest),
       maxEntries: options.maxWalkEntries,
@@ -90,7 +101,10 @@ export async function grepFiles(
       accept: wanted,
     });
     truncated = walk.truncated;
-    files = walk.files.map((file) => ({ vpath: joinVirtual(vp.path, file.relative), host: file.host }));
+    files = walk.files.map((file) => ({
+      vpath: joinVirtual(vp.path, file.relative),
+      host: file.host,
+    }));
   }
   // Files are read concurrently but merged in path order, and reading stops at the cap.
   const run = await mapOrdered(
@@ -116,7 +130,12 @@ async function grepOne(
     const opened = await jail.openFile(host, vpath);
     try {
       if (opened.stat.size > BigInt(options.maxGrepFileBytes)) return [];
-      return grepText(vpath, decodeText(await readWhole(opened, vpath, options.maxGrepFileBytes)), pattern, cap);
+      return grepText(
+        vpath,
+        decodeText(await readWhole(opened, vpath, options.maxGrepFileBytes)),
+        pattern,
+        cap,
+      );
     } finally {
       await opened.handle.close();
     }

@@ -66,7 +66,10 @@ export async function walkFiles(
   return finish(files, false);
 }
 
-function finish(files: WalkedFile[], truncated: boolean): { files: WalkedFile[]; truncated: boolean } {
+function finish(
+  files: WalkedFile[],
+  truncated: boolean,
+): { files: WalkedFile[]; truncated: boolean } {
   files.sort((a, b) => comparePaths(a.relative, b.relative));
   return { files, truncated };
 }

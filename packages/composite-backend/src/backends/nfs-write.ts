@@ -1,17 +1,21 @@
 import { createHash, randomBytes } from "node:crypto";
-import { constants } from "node:fs";
 import type { BigIntStats } from "node:fs";
+import { constants } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { sleep } from "../async.js";
 import { CompositeBackendError } from "../errors.js";
 import { errnoOf } from "./nfs-fs.js";
 import type { ResolvedNfsOptions } from "./nfs-options.js";
 
-const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+const CREATE_EXCLUSIVE =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 
 /** Names of our sidecar files; long names are hashed so the sidecar still fits NAME_MAX. */
 function sidecarName(name: string, kind: "lock" | "tmp"): string {
-  const stem = Buffer.byteLength(name) <= 200 ? name : createHash("sha256").update(name).digest("hex").slice(0, 24);
+  const stem =
+    Buffer.byteLength(name) <= 200
+      ? name
+      : createHash("sha256").update(name).digest("hex").slice(0, 24);
   const nonce = kind === "tmp" ? `.${randomBytes(6).toString("hex")}` : "";
   return `.${stem}${nonce}.agentstate-${kind}`;
 }
@@ -26,11 +30,23 @@ export interface FileVersion {
 }
 
 export function versionOf(stat: BigIntStats): FileVersion {
-  return { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs };
+  return {
+    dev: stat.dev,
+    ino: stat.ino,
+    size: stat.size,
+    mtimeNs: stat.mtimeNs,
+    ctimeNs: stat.ctimeNs,
+  };
 }
 
 function sameVersion(a: FileVersion, b: FileVersion): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  return (
+    a.dev === b.dev &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
 }
 
 /**
@@ -87,7 +103,10 @@ export class FileLocks {
         continue;
       }
       if (Date.now() - started > lockTimeoutMs) {
-        throw new CompositeBackendError("conflict", `'${vpath}' is locked by another writer; try again`);
+        throw new CompositeBackendError(
+          "conflict",
+          `'${vpath}' is locked by another writer; try again`,
+        );
       }
       await sleep(wait);
     }
@@ -135,7 +154,11 @@ export async function atomicReplace(
     if (options.fsync) await syncDirectory(options, realDir);
   } catch (error) {
     await fs.unlink(tmpPath).catch(() => undefined);
-    if (!release) await locked.then((late) => late(), () => undefined);
+    if (!release)
+      await locked.then(
+        (late) => late(),
+        () => undefined,
+      );
     throw error;
   } finally {
     await release?.();

@@ -29,8 +29,20 @@ import {
   paginateText,
   replaceExact,
 } from "../text.js";
-import { Confinement, errnoOf, fsError, INTERNAL_SUFFIX, type OpenedFile, readWhole, retryStale } from "./nfs-fs.js";
-import { type NFSBackendOptions, type ResolvedNfsOptions, resolveNfsOptions } from "./nfs-options.js";
+import {
+  Confinement,
+  errnoOf,
+  fsError,
+  INTERNAL_SUFFIX,
+  type OpenedFile,
+  readWhole,
+  retryStale,
+} from "./nfs-fs.js";
+import {
+  type NFSBackendOptions,
+  type ResolvedNfsOptions,
+  resolveNfsOptions,
+} from "./nfs-options.js";
 import { globFiles, grepFiles } from "./nfs-search.js";
 import { streamLines } from "./nfs-walk.js";
 import { atomicReplace, FileLocks, versionOf } from "./nfs-write.js";
@@ -54,7 +66,11 @@ export class NFSBackend implements BackendProtocolV2 {
   }
 
   /** Parses the path, runs `op` with ESTALE retries and turns any failure into `onError`. */
-  async #run<T>(input: string, op: (vp: VirtualPath) => Promise<T>, onError: (e: CompositeBackendError) => T): Promise<T> {
+  async #run<T>(
+    input: string,
+    op: (vp: VirtualPath) => Promise<T>,
+    onError: (e: CompositeBackendError) => T,
+  ): Promise<T> {
     const vp = parseVirtualPath(input);
     if (vp instanceof CompositeBackendError) return onError(vp);
     try {
@@ -65,7 +81,8 @@ export class NFSBackend implements BackendProtocolV2 {
   }
 
   async #open(vp: VirtualPath): Promise<OpenedFile> {
-    if (vp.segments.length === 0) throw new CompositeBackendError("is_directory", "'/' is a directory, not a file");
+    if (vp.segments.length === 0)
+      throw new CompositeBackendError("is_directory", "'/' is a directory, not a file");
     return this.#jail.openFile(await this.#jail.hostPath(vp.segments), vp.path);
   }
 
@@ -80,7 +97,10 @@ export class NFSBackend implements BackendProtocolV2 {
         const host = await this.#jail.hostPath(vp.segments);
         let names: string[];
         try {
-          const [, entries] = await Promise.all([this.#jail.realInside(host, vp.path), this.#options.fs.readdir(host)]);
+          const [, entries] = await Promise.all([
+            this.#jail.realInside(host, vp.path),
+            this.#options.fs.readdir(host),
+          ]);
           names = entries.filter((name) => !INTERNAL_SUFFIX.test(name)).sort(comparePaths);
         } catch (error) {
           // Like StateBackend: listing a missing path or a file yields nothing, not an error.
@@ -89,7 +109,9 @@ export class NFSBackend implements BackendProtocolV2 {
         }
         const truncated = names.length > this.#options.maxListEntries;
         const shown = truncated ? names.slice(0, this.#options.maxListEntries) : names;
-        const infos = await mapLimit(shown, 32, (name) => this.#entryInfo(host, joinVirtual(vp.path, name)));
+        const infos = await mapLimit(shown, 32, (name) =>
+          this.#entryInfo(host, joinVirtual(vp.path, name)),
+        );
         const files = infos.filter((info): info is FileInfo => info !== undefined);
         if (!truncated) return { files };
         return {
@@ -125,13 +147,24 @@ export class NFSBackend implements BackendProtocolV2 {
         const opened = await this.#open(vp);
         try {
           const mimeType = mimeTypeOf(vp.path);
-          if (!isTextMime(mimeType)) return { content: await this.#readAll(opened, vp.path), mimeType };
+          if (!isTextMime(mimeType))
+            return { content: await this.#readAll(opened, vp.path), mimeType };
           if (opened.stat.size <= BigInt(this.#options.maxReadBytes)) {
-            return paginateText(decodeText(await this.#readAll(opened, vp.path)), mimeType, offset, limit);
+            return paginateText(
+              decodeText(await this.#readAll(opened, vp.path)),
+              mimeType,
+              offset,
+              limit,
+            );
           }
           // Too big to load: stream it, so big logs can still be paged through.
           const window = normalizeReadPagination(offset ?? 0, limit ?? DEFAULT_READ_LIMIT);
-          const { selected, totalLines } = await streamLines(opened.handle, window.offset, window.limit, this.#options.maxReadBytes);
+          const { selected, totalLines } = await streamLines(
+            opened.handle,
+            window.offset,
+            window.limit,
+            this.#options.maxReadBytes,
+          );
           return pageResult(selected, totalLines, window.offset, window.limit, mimeType);
         } finally {
           await opened.handle.close();
@@ -171,7 +204,9 @@ export class NFSBackend implements BackendProtocolV2 {
     return this.#run<WriteResult>(
       filePath,
       async (vp) => {
-        const data = isBinaryPath(vp.path) ? decodeBase64Content(content, vp.path) : encodeText(content);
+        const data = isBinaryPath(vp.path)
+          ? decodeBase64Content(content, vp.path)
+          : encodeText(content);
         if (data instanceof CompositeBackendError) throw data;
         await this.#writeBytes(vp, data);
         return { path: vp.path, filesUpdate: null };
@@ -183,9 +218,13 @@ export class NFSBackend implements BackendProtocolV2 {
   async #writeBytes(vp: VirtualPath, data: Uint8Array): Promise<void> {
     const { fs, maxWriteBytes, fileMode } = this.#options;
     const name = vp.segments[vp.segments.length - 1];
-    if (name === undefined) throw new CompositeBackendError("is_directory", "'/' is a directory, not a file");
+    if (name === undefined)
+      throw new CompositeBackendError("is_directory", "'/' is a directory, not a file");
     if (INTERNAL_SUFFIX.test(name)) {
-      throw new CompositeBackendError("invalid_path", `'${vp.path}': names ending in .agentstate-lock/-tmp are reserved`);
+      throw new CompositeBackendError(
+        "invalid_path",
+        `'${vp.path}': names ending in .agentstate-lock/-tmp are reserved`,
+      );
     }
     if (data.byteLength > maxWriteBytes) {
       throw new CompositeBackendError(
@@ -200,7 +239,8 @@ export class NFSBackend implements BackendProtocolV2 {
     ]);
     let realDir: string;
     if (dirCheck.status === "fulfilled") realDir = dirCheck.value;
-    else if (errnoOf(dirCheck.reason) === "ENOENT") realDir = await this.#jail.ensureDir(dirname(host), vp.path);
+    else if (errnoOf(dirCheck.reason) === "ENOENT")
+      realDir = await this.#jail.ensureDir(dirname(host), vp.path);
     else throw dirCheck.reason;
     let targetName = name;
     let mode = fileMode;
@@ -218,18 +258,27 @@ export class NFSBackend implements BackendProtocolV2 {
           targetName = basename(real);
         }
       }
-      if (stat.isDirectory()) throw new CompositeBackendError("is_directory", `'${vp.path}' is a directory, not a file`);
+      if (stat.isDirectory())
+        throw new CompositeBackendError("is_directory", `'${vp.path}' is a directory, not a file`);
       if (stat.isFile()) mode = stat.mode & 0o7777;
     }
     await atomicReplace(this.#options, this.#locks, realDir, targetName, data, { mode }, vp.path);
   }
 
-  edit(filePath: string, oldString: string, newString: string, replaceAll = false): Promise<EditResult> {
+  edit(
+    filePath: string,
+    oldString: string,
+    newString: string,
+    replaceAll = false,
+  ): Promise<EditResult> {
     return this.#run<EditResult>(
       filePath,
       async (vp) => {
         if (isBinaryPath(vp.path)) {
-          throw new CompositeBackendError("invalid_content", `Error: '${vp.path}' is a binary file and cannot be edited as text`);
+          throw new CompositeBackendError(
+            "invalid_content",
+            `Error: '${vp.path}' is a binary file and cannot be edited as text`,
+          );
         }
         const opened = await this.#open(vp);
         let content: string;
@@ -256,11 +305,24 @@ export class NFSBackend implements BackendProtocolV2 {
   }
 
   glob(pattern: string, path = "/"): Promise<GlobResult> {
-    return this.#run<GlobResult>(path || "/", (vp) => globFiles(this.#options, this.#jail, vp, pattern), errorResult);
+    return this.#run<GlobResult>(
+      path || "/",
+      (vp) => globFiles(this.#options, this.#jail, vp, pattern),
+      errorResult,
+    );
   }
 
-  grep(pattern: string, path: string | null = "/", glob: string | null = null, maxCount: number | null = null): Promise<GrepResult> {
-    return this.#run<GrepResult>(path || "/", (vp) => grepFiles(this.#options, this.#jail, vp, pattern, glob, maxCount), errorResult);
+  grep(
+    pattern: string,
+    path: string | null = "/",
+    glob: string | null = null,
+    maxCount: number | null = null,
+  ): Promise<GrepResult> {
+    return this.#run<GrepResult>(
+      path || "/",
+      (vp) => grepFiles(this.#options, this.#jail, vp, pattern, glob, maxCount),
+      errorResult,
+    );
   }
 
   delete(filePath: string): Promise<DeleteResult> {
@@ -272,7 +334,9 @@ export class NFSBackend implements BackendProtocolV2 {
         if (vp.segments.length === 0) {
           // The root is the mount point itself: empty it, keep it.
           const names = (await fs.readdir(host)).filter((name) => !INTERNAL_SUFFIX.test(name));
-          await mapLimit(names, 8, (name) => fs.rm(join(host, name), { recursive: true, force: true }));
+          await mapLimit(names, 8, (name) =>
+            fs.rm(join(host, name), { recursive: true, force: true }),
+          );
           return { path: vp.path, filesUpdate: null };
         }
         // The parent is resolved, the leaf is not: deleting a link removes the link only.
