@@ -5,11 +5,17 @@ export interface QueryResult<R> {
   rows: R[];
 }
 
+export interface QueryOptions {
+  /** Ask for results in binary format (bytea arrives as raw bytes, not hex text). */
+  binary?: boolean;
+}
+
 /** The seam every SQL call goes through: a pg.Pool, a pg.Client or PGlite fit behind it. */
 export interface Queryable {
   query<R = Record<string, unknown>>(
     text: string,
     params?: readonly unknown[],
+    options?: QueryOptions,
   ): Promise<QueryResult<R>>;
 }
 
@@ -34,8 +40,13 @@ export class PgPoolDatabase implements Database {
     }
   }
 
-  query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    return this.pool.query(text, params as unknown[]) as unknown as Promise<QueryResult<R>>;
+  query<R>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>> {
+    const config = { text, values: params as unknown[], binary: options?.binary === true };
+    return this.pool.query(config) as unknown as Promise<QueryResult<R>>;
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

@@ -14,7 +14,13 @@ import {
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
-import { type Database, PGliteDatabase, PgPoolDatabase, type Queryable } from "./db.js";
+import {
+  type Database,
+  PGliteDatabase,
+  PgPoolDatabase,
+  type Queryable,
+  type QueryOptions,
+} from "./db.js";
 import { CheckpointerError, wrapDbError } from "./errors.js";
 import { toJsonbText } from "./nul.js";
 import { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
@@ -85,6 +91,9 @@ function toDatabase(conn: Connection, owns: boolean): Database {
     "Expected a pg.Pool, a PGlite instance or an agentstate Database.",
   );
 }
+
+/** Reads ask for binary results: blobs arrive as bytes instead of hex text to decode. */
+const BINARY: QueryOptions = { binary: true };
 
 /** Parameters at most per statement; Postgres' wire limit is 65535. */
 const MAX_PARAMS = 60_000;
@@ -373,9 +382,10 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     what: string,
     sql: string,
     params: readonly unknown[] = [],
+    options?: QueryOptions,
   ): Promise<R[]> {
     try {
-      return (await this.db.query<R>(sql, params)).rows;
+      return (await this.db.query<R>(sql, params, options)).rows;
     } catch (error) {
       throw wrapDbError(error, what);
     }
@@ -388,7 +398,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
 
   /** One round trip: a page of checkpoints with their blobs and writes, in `order`. */
   private async readPage(what: string, cpSql: string, order: string, params: unknown[]) {
-    const rows = await this.run<ReadRow>(what, readSql(this.tables, cpSql, order), params);
+    const rows = await this.run<ReadRow>(what, readSql(this.tables, cpSql, order), params, BINARY);
     const groups = groupRows(rows).sort((a, b) => a.head.idx - b.head.idx);
     const tuples = await Promise.all(groups.map((g) => toTuple(this.serde, g)));
     for (const tuple of tuples) {

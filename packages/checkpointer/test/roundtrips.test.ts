@@ -17,9 +17,9 @@ class CountingDatabase implements Database {
   get kind() {
     return this.inner.kind;
   }
-  query<R>(text: string, params?: readonly unknown[]) {
+  query<R>(text: string, params?: readonly unknown[], options?: QueryOptions) {
     this.statements.push(text.trim().split(/\s+/).slice(0, 2).join(" "));
-    return this.inner.query<R>(text, params);
+    return this.inner.query<R>(text, params, options);
   }
   transaction<T>(
     fn: Parameters<Database["transaction"]>[0] extends (tx: infer Q) => Promise<unknown>
