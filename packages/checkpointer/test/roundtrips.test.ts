@@ -6,6 +6,7 @@ import {
   PGliteDatabase,
   PgPoolDatabase,
   PostgresCheckpointer,
+  type QueryOptions,
 } from "../src/index.js";
 import { toolLoopGraph, userSays } from "./graphs.js";
 import { DATABASE_URL, pgUp, uniqueSchema } from "./helpers.js";
