@@ -3,6 +3,7 @@ export {
   PGliteDatabase,
   PgPoolDatabase,
   type Queryable,
+  type QueryOptions,
   type QueryResult,
 } from "./db.js";
 export {
