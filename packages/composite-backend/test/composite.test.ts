@@ -5,7 +5,13 @@ import { join } from "node:path";
 import type { BackendProtocolV2 } from "deepagents";
 import { CompositeBackend as DeepagentsComposite } from "deepagents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BlobBackend, CompositeBackend, CompositeBackendError, NFSBackend, S3BlobStore } from "../src/index.js";
+import {
+  BlobBackend,
+  CompositeBackend,
+  CompositeBackendError,
+  NFSBackend,
+  S3BlobStore,
+} from "../src/index.js";
 import { closedPort } from "./helpers/servers.js";
 import { stateBackendWithoutGraph } from "./helpers/state.js";
 
@@ -33,14 +39,19 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([projectsDir, docsDir, privateDir].map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all(
+    [projectsDir, docsDir, privateDir].map((dir) => rm(dir, { recursive: true, force: true })),
+  );
 });
 
-const paths = (result: { files?: Array<{ path: string }> }) => (result.files ?? []).map((info) => info.path).sort();
+const paths = (result: { files?: Array<{ path: string }> }) =>
+  (result.files ?? []).map((info) => info.path).sort();
 
 describe("routing", () => {
   it("sends each path to the longest matching prefix and stores it there", async () => {
-    expect(await readFile(join(projectsDir, "acme/report.md"), "utf8")).toBe("# Report\nrevenue up\n");
+    expect(await readFile(join(projectsDir, "acme/report.md"), "utf8")).toBe(
+      "# Report\nrevenue up\n",
+    );
     expect(await readFile(join(docsDir, "guide.md"), "utf8")).toBe("revenue guide\n");
     expect(await readFile(join(privateDir, "salaries.md"), "utf8")).toBe("revenue secret\n");
     expect(existsSync(join(docsDir, "private"))).toBe(false);
@@ -48,9 +59,13 @@ describe("routing", () => {
   });
 
   it("normalises paths before routing (relative, doubled slashes, dot segments)", async () => {
-    expect(await composite.write("projects//acme/./norm.txt", "n")).toMatchObject({ path: "/projects/acme/norm.txt" });
+    expect(await composite.write("projects//acme/./norm.txt", "n")).toMatchObject({
+      path: "/projects/acme/norm.txt",
+    });
     expect(await readFile(join(projectsDir, "acme/norm.txt"), "utf8")).toBe("n");
-    expect((await composite.read("/projects/acme/../../etc/passwd")).error).toMatch(/invalid path/i);
+    expect((await composite.read("/projects/acme/../../etc/passwd")).error).toMatch(
+      /invalid path/i,
+    );
   });
 
   it("exposes routePrefixes, most specific first, and is recognised by deepagents as a composite", () => {
@@ -94,14 +109,17 @@ describe("routing", () => {
 
 describe("deepagents CompositeBackend defects, absent here", () => {
   it("validates route prefixes: '/abcd' is refused, and '/abcd/' never captures '/abcde/...'", async () => {
-    const make = (prefix: string) => () => new CompositeBackend(stateBackendWithoutGraph(), { [prefix]: stateBackendWithoutGraph() });
+    const make = (prefix: string) => () =>
+      new CompositeBackend(stateBackendWithoutGraph(), { [prefix]: stateBackendWithoutGraph() });
     for (const bad of ["/abcd", "abcd/", "/", "//x/", "/a/../b/", "/a/./b/", "/a//b/"]) {
       expect(make(bad)).toThrowError(CompositeBackendError);
     }
     expect(make("/abcd")).toThrowError(/did you mean "\/abcd\/"/);
     const routed = await mkdtemp(join(tmpdir(), "agentstate-abcd-"));
     const fallback = stateBackendWithoutGraph();
-    const backend = new CompositeBackend(fallback, { "/abcd/": new NFSBackend({ rootDir: routed }) });
+    const backend = new CompositeBackend(fallback, {
+      "/abcd/": new NFSBackend({ rootDir: routed }),
+    });
     await backend.write("/abcde/file.txt", "default");
     await backend.write("/abcd/file.txt", "route");
     expect(Object.keys(fallback.files)).toEqual(["/abcde/file.txt"]);
@@ -111,8 +129,13 @@ describe("deepagents CompositeBackend defects, absent here", () => {
   });
 
   it("puts the full path in write and edit results and in error messages", async () => {
-    expect(await composite.write("/projects/acme/full.md", "one two two\n")).toMatchObject({ path: "/projects/acme/full.md" });
-    expect(await composite.edit("/projects/acme/full.md", "one", "1")).toMatchObject({ path: "/projects/acme/full.md", occurrences: 1 });
+    expect(await composite.write("/projects/acme/full.md", "one two two\n")).toMatchObject({
+      path: "/projects/acme/full.md",
+    });
+    expect(await composite.edit("/projects/acme/full.md", "one", "1")).toMatchObject({
+      path: "/projects/acme/full.md",
+      occurrences: 1,
+    });
     const ambiguous = await composite.edit("/projects/acme/full.md", "two", "2");
     expect(ambiguous.error).toContain("'/projects/acme/full.md'");
     const missing = await composite.read("/projects/acme/missing.md");
@@ -120,16 +143,23 @@ describe("deepagents CompositeBackend defects, absent here", () => {
     expect(missing.error).not.toMatch(/'\/acme\//);
     const directory = await composite.read("/projects");
     expect(directory.error).toContain("'/projects'");
-    expect((await composite.edit("/docs/private/none.md", "a", "b")).error).toContain("'/docs/private/none.md'");
+    expect((await composite.edit("/docs/private/none.md", "a", "b")).error).toContain(
+      "'/docs/private/none.md'",
+    );
   });
 
   it("strips the route prefix from glob patterns (absolute, relative and across routes)", async () => {
-    expect(paths(await composite.glob("/projects/**/*.md"))).toEqual(["/projects/acme/full.md", "/projects/acme/report.md"]);
+    expect(paths(await composite.glob("/projects/**/*.md"))).toEqual([
+      "/projects/acme/full.md",
+      "/projects/acme/report.md",
+    ]);
     expect(paths(await composite.glob("/projects/acme/*.txt", "/projects"))).toEqual([
       "/projects/acme/norm.txt",
       "/projects/acme/notes.txt",
     ]);
-    expect(paths(await composite.glob("projects/*/report.md"))).toEqual(["/projects/acme/report.md"]);
+    expect(paths(await composite.glob("projects/*/report.md"))).toEqual([
+      "/projects/acme/report.md",
+    ]);
     expect(paths(await composite.glob("**/*.md"))).toEqual([
       "/docs/guide.md",
       "/docs/private/salaries.md",
@@ -138,8 +168,12 @@ describe("deepagents CompositeBackend defects, absent here", () => {
       "/scratch.md",
     ]);
     expect(paths(await composite.glob("*/private/*.md", "/docs/.."))).toEqual([]);
-    expect(paths(await composite.glob("private/*.md", "/docs"))).toEqual(["/docs/private/salaries.md"]);
-    expect(paths(await composite.glob("**/salaries.md", "/docs"))).toEqual(["/docs/private/salaries.md"]);
+    expect(paths(await composite.glob("private/*.md", "/docs"))).toEqual([
+      "/docs/private/salaries.md",
+    ]);
+    expect(paths(await composite.glob("**/salaries.md", "/docs"))).toEqual([
+      "/docs/private/salaries.md",
+    ]);
   });
 
   it("reports a failing route the same way in grep and glob, keeping the other routes' results", async () => {
@@ -199,10 +233,22 @@ describe("deepagents CompositeBackend defects, absent here", () => {
       { path: "/full/b.txt", error: null },
       { path: "/full/../x", error: "invalid_path" },
     ]);
-    const downloads = await backend.downloadFiles(["/minimal/a.txt", "/full/b.txt", "/full/none.txt"]);
-    expect(downloads[0]).toEqual({ path: "/minimal/a.txt", content: null, error: "permission_denied" });
+    const downloads = await backend.downloadFiles([
+      "/minimal/a.txt",
+      "/full/b.txt",
+      "/full/none.txt",
+    ]);
+    expect(downloads[0]).toEqual({
+      path: "/minimal/a.txt",
+      content: null,
+      error: "permission_denied",
+    });
     expect(new TextDecoder().decode(downloads[1]!.content!)).toBe("bytes");
-    expect(downloads[2]).toEqual({ path: "/full/none.txt", content: null, error: "file_not_found" });
+    expect(downloads[2]).toEqual({
+      path: "/full/none.txt",
+      content: null,
+      error: "file_not_found",
+    });
     expect((await backend.delete("/minimal/a.txt")).error).toMatch(/does not support deletion/);
     await rm(root, { recursive: true });
   });

@@ -25,7 +25,9 @@ describeConformance("BlobBackend on S3 (s3rver)", {
 
 describeConformance("BlobBackend on Azure (Azurite)", {
   setup: async () => ({
-    backend: new BlobBackend({ store: new AzureBlobStore({ containerClient: await azurite.container("conformance") }) }),
+    backend: new BlobBackend({
+      store: new AzureBlobStore({ containerClient: await azurite.container("conformance") }),
+    }),
     base: "/",
   }),
   validatesPaths: true,
@@ -37,7 +39,10 @@ describeConformance("CompositeBackend: S3 route /uploads/ and Azure route /share
     backend: new CompositeBackend(stateBackendWithoutGraph(), {
       "/uploads/": s3Backend("composite/"),
       "/uploads/azure/": new BlobBackend({
-        store: new AzureBlobStore({ containerClient: await azurite.container("composite"), prefix: "nested" }),
+        store: new AzureBlobStore({
+          containerClient: await azurite.container("composite"),
+          prefix: "nested",
+        }),
       }),
     }),
     base: "/uploads/",

@@ -42,7 +42,9 @@ describeConformance("CompositeBackend: NFS route /projects/ over a state default
 
 describeConformance("CompositeBackend: state default with routes mounted elsewhere", {
   setup: async () => ({
-    backend: new CompositeBackend(stateBackendWithoutGraph(), { "/mnt/": new NFSBackend({ rootDir: await tempDir() }) }),
+    backend: new CompositeBackend(stateBackendWithoutGraph(), {
+      "/mnt/": new NFSBackend({ rootDir: await tempDir() }),
+    }),
     base: "/scratch/",
   }),
   validatesPaths: true,

@@ -17,7 +17,8 @@ export interface ConformanceOptions {
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 const toBase64 = (data: Uint8Array) => Buffer.from(data).toString("base64");
-const sortedPaths = (infos: FileInfo[] | undefined) => (infos ?? []).map((info) => info.path).sort();
+const sortedPaths = (infos: FileInfo[] | undefined) =>
+  (infos ?? []).map((info) => info.path).sort();
 const sortedMatches = (matches: GrepMatch[] | undefined) =>
   (matches ?? []).map((m) => `${m.path}:${m.line}:${m.text}`).sort();
 
@@ -55,7 +56,13 @@ export function describeConformance(name: string, options: ConformanceOptions): 
       const lines = Array.from({ length: 10 }, (_, i) => `line ${i + 1}`);
       await backend.write(file, lines.join("\n"));
       const page = await backend.read(file, 3, 4);
-      expect(page).toMatchObject({ content: "line 4\nline 5\nline 6\nline 7", startLine: 4, endLine: 7, totalLines: 10, nextOffset: 7 });
+      expect(page).toMatchObject({
+        content: "line 4\nline 5\nline 6\nline 7",
+        startLine: 4,
+        endLine: 7,
+        totalLines: 10,
+        nextOffset: 7,
+      });
       const last = await backend.read(file, 8, 100);
       expect(last).toMatchObject({ content: "line 9\nline 10", startLine: 9, endLine: 10 });
       expect(last.nextOffset).toBeUndefined();
@@ -122,7 +129,10 @@ export function describeConformance(name: string, options: ConformanceOptions): 
     it("edits a unique string and reports one occurrence", async () => {
       const file = `${freshDir()}/edit.md`;
       await backend.write(file, "alpha beta gamma\n");
-      expect(await backend.edit(file, "beta", "BETA")).toMatchObject({ path: file, occurrences: 1 });
+      expect(await backend.edit(file, "beta", "BETA")).toMatchObject({
+        path: file,
+        occurrences: 1,
+      });
       expect((await backend.read(file)).content).toBe("alpha BETA gamma\n");
     });
 
@@ -166,7 +176,10 @@ export function describeConformance(name: string, options: ConformanceOptions): 
         { path: `${dir}/b/`, is_dir: true },
       ]);
       expect(top.files?.[0]?.size).toBe(5);
-      expect(sortedPaths((await backend.ls(`${dir}/b`)).files)).toEqual([`${dir}/b/c.txt`, `${dir}/b/d/`]);
+      expect(sortedPaths((await backend.ls(`${dir}/b`)).files)).toEqual([
+        `${dir}/b/c.txt`,
+        `${dir}/b/d/`,
+      ]);
       expect(await backend.ls(`${dir}/nothing-here`)).toEqual({ files: [] });
     });
 
@@ -182,7 +195,9 @@ export function describeConformance(name: string, options: ConformanceOptions): 
         `${dir}/b/c.txt`,
         `${dir}/b/d/e.txt`,
       ]);
-      expect(sortedPaths((await backend.glob("*.txt", `${dir}/b`)).files)).toEqual([`${dir}/b/c.txt`]);
+      expect(sortedPaths((await backend.glob("*.txt", `${dir}/b`)).files)).toEqual([
+        `${dir}/b/c.txt`,
+      ]);
       expect(sortedPaths((await backend.glob("**/*.{md,txt}", `${dir}/b/d`)).files)).toEqual([
         `${dir}/b/d/e.txt`,
         `${dir}/b/d/f.md`,
@@ -197,8 +212,12 @@ export function describeConformance(name: string, options: ConformanceOptions): 
         const dir = freshDir();
         await backend.write(`${dir}/x/one.md`, "1");
         await backend.write(`${dir}/y/two.md`, "2");
-        expect(sortedPaths((await backend.glob(`${dir}/x/*.md`)).files)).toEqual([`${dir}/x/one.md`]);
-        expect(sortedPaths((await backend.glob(`${dir}/**/*.md`, `${dir}/y`)).files)).toEqual([`${dir}/y/two.md`]);
+        expect(sortedPaths((await backend.glob(`${dir}/x/*.md`)).files)).toEqual([
+          `${dir}/x/one.md`,
+        ]);
+        expect(sortedPaths((await backend.glob(`${dir}/**/*.md`, `${dir}/y`)).files)).toEqual([
+          `${dir}/y/two.md`,
+        ]);
       });
     }
 
@@ -211,12 +230,22 @@ export function describeConformance(name: string, options: ConformanceOptions): 
         `${dir}/notes.md:2:beta a.b`,
         `${dir}/sub/other.txt:1:a.b again`,
       ]);
-      expect(sortedMatches((await backend.grep("(gamma", dir)).matches)).toEqual([`${dir}/notes.md:3:(gamma`]);
-      expect(sortedMatches((await backend.grep("a.b", dir, "*.md")).matches)).toEqual([`${dir}/notes.md:2:beta a.b`]);
-      expect(sortedMatches((await backend.grep("a.b", `${dir}/sub`)).matches)).toEqual([`${dir}/sub/other.txt:1:a.b again`]);
+      expect(sortedMatches((await backend.grep("(gamma", dir)).matches)).toEqual([
+        `${dir}/notes.md:3:(gamma`,
+      ]);
+      expect(sortedMatches((await backend.grep("a.b", dir, "*.md")).matches)).toEqual([
+        `${dir}/notes.md:2:beta a.b`,
+      ]);
+      expect(sortedMatches((await backend.grep("a.b", `${dir}/sub`)).matches)).toEqual([
+        `${dir}/sub/other.txt:1:a.b again`,
+      ]);
       expect(sortedMatches((await backend.grep("a", `${dir}/notes.md`)).matches)).toHaveLength(3);
-      expect(sortedMatches((await backend.grep("alpha", dir)).matches)).toEqual([`${dir}/notes.md:1:alpha`]);
+      expect(sortedMatches((await backend.grep("alpha", dir)).matches)).toEqual([
+        `${dir}/notes.md:1:alpha`,
+      ]);
       expect(await backend.grep("no such text", dir)).toMatchObject({ matches: [] });
+      expect(await backend.grep("alpha", `${dir}/missing-dir`)).toMatchObject({ matches: [] });
+      expect(await backend.glob("**/*", `${dir}/missing-dir`)).toMatchObject({ files: [] });
     });
 
     it("caps grep at maxCount and says the result is truncated", async () => {
@@ -257,10 +286,18 @@ export function describeConformance(name: string, options: ConformanceOptions): 
         { path: `${dir}/deep/er/blob.pdf`, error: null },
       ]);
       expect((await backend.read(`${dir}/up.txt`)).content).toBe("uploaded text\n");
-      const downloaded = await backend.downloadFiles!([`${dir}/up.txt`, `${dir}/deep/er/blob.pdf`, `${dir}/absent.txt`]);
+      const downloaded = await backend.downloadFiles!([
+        `${dir}/up.txt`,
+        `${dir}/deep/er/blob.pdf`,
+        `${dir}/absent.txt`,
+      ]);
       expect([...(downloaded[0]?.content ?? [])]).toEqual([...text]);
       expect([...(downloaded[1]?.content ?? [])]).toEqual([...blob]);
-      expect(downloaded[2]).toEqual({ path: `${dir}/absent.txt`, content: null, error: "file_not_found" });
+      expect(downloaded[2]).toEqual({
+        path: `${dir}/absent.txt`,
+        content: null,
+        error: "file_not_found",
+      });
     });
 
     if (options.validatesPaths) {

@@ -11,15 +11,23 @@ import {
 import { isTextMime, mimeTypeOf } from "../mime.js";
 import { comparePaths, joinVirtual, type VirtualPath } from "../paths.js";
 import { decodeText, grepText } from "../text.js";
-import { type Confinement, readWhole } from "./nfs-fs.js";
+import { type Confinement, errnoOf, readWhole } from "./nfs-fs.js";
 import type { ResolvedNfsOptions } from "./nfs-options.js";
 import { walkFiles } from "./nfs-walk.js";
 
-/** The search path's own status: missing, a file (searched alone), or a directory. */
+/**
+ * The search path's own status: missing (no results, as in StateBackend), a file (searched
+ * alone) or a directory. A path leading outside the root is an error, not an empty result.
+ */
 async function searchRoot(options: ResolvedNfsOptions, jail: Confinement, vp: VirtualPath) {
   const host = await jail.hostPath(vp.segments);
-  const stat = await options.fs.stat(await jail.realInside(host, vp.path)).catch(() => undefined);
-  return { host, stat };
+  try {
+    return { host, stat: await options.fs.stat(await jail.realInside(host, vp.path)) };
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR")
+      return { host, stat: undefined };
+    throw error;
+  }
 }
 
 export async function globFiles(

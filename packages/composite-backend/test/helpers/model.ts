@@ -36,14 +36,21 @@ export class ScriptedChatModel extends BaseChatModel {
   async _generate(messages: BaseMessage[]): Promise<ChatResult> {
     this.calls.push(messages);
     const turn = this.script[this.#turn++];
-    if (!turn) throw new Error(`ScriptedChatModel: script exhausted after ${this.script.length} turns`);
+    if (!turn)
+      throw new Error(`ScriptedChatModel: script exhausted after ${this.script.length} turns`);
     const message =
       "text" in turn
         ? new AIMessage(turn.text)
         : new AIMessage({
             content: "",
-            tool_calls: turn.tools.map((call) => ({ ...call, id: `call_${++this.#ids}`, type: "tool_call" as const })),
+            tool_calls: turn.tools.map((call) => ({
+              ...call,
+              id: `call_${++this.#ids}`,
+              type: "tool_call" as const,
+            })),
           });
-    return { generations: [{ text: typeof message.content === "string" ? message.content : "", message }] };
+    return {
+      generations: [{ text: typeof message.content === "string" ? message.content : "", message }],
+    };
   }
 }

@@ -1,12 +1,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import http, { type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
-import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import {
+  BlobServiceClient,
+  type ContainerClient,
+  StorageSharedKeyCredential,
+} from "@azure/storage-blob";
 import S3rver from "s3rver";
 
 /** Everything here listens on, and talks to, loopback only. */
@@ -23,7 +27,13 @@ export interface S3Server {
 
 export async function startS3rver(bucket = "agentstate-test"): Promise<S3Server> {
   const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
-  const server = new S3rver({ address: LOOPBACK, port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
+  const server = new S3rver({
+    address: LOOPBACK,
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  });
   const { port } = await server.run();
   const endpoint = `http://${LOOPBACK}:${port}`;
   const clients: S3Client[] = [];
@@ -51,7 +61,8 @@ export async function startS3rver(bucket = "agentstate-test"): Promise<S3Server>
 
 /** Azurite's published development account (not a secret). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
-export const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+export const AZURITE_KEY =
+  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 export interface AzuriteServer {
   port: number;
@@ -111,7 +122,9 @@ export async function startAzurite(): Promise<AzuriteServer> {
     connectionString: (endpoint = base) =>
       `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${serviceUrl(endpoint)};`,
     async container(name, endpoint = base) {
-      const container = new BlobServiceClient(serviceUrl(endpoint), credential).getContainerClient(name);
+      const container = new BlobServiceClient(serviceUrl(endpoint), credential).getContainerClient(
+        name,
+      );
       await container.createIfNotExists();
       return container;
     },
@@ -149,7 +162,14 @@ export async function startCountingProxy(upstreamPort: number): Promise<Counting
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const upstream = http.request(
-      { host: LOOPBACK, port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
+      {
+        host: LOOPBACK,
+        port: upstreamPort,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
       (response) => {
         res.writeHead(response.statusCode ?? 502, response.headers);
         response.pipe(res);

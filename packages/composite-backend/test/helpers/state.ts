@@ -7,10 +7,14 @@ import { StateBackend } from "deepagents";
  * so this applies the updates the way the graph's files reducer would. The backend under test is
  * the real StateBackend; only the graph around it is replaced.
  */
-export function stateBackendWithoutGraph(): BackendProtocolV2 & { files: Record<string, FileData> } {
+export function stateBackendWithoutGraph(): BackendProtocolV2 & {
+  files: Record<string, FileData>;
+} {
   const state: { files: Record<string, FileData> } = { files: {} };
   const inner = new StateBackend({ state } as unknown as BackendRuntime);
-  const apply = <T extends { filesUpdate?: Record<string, FileData | null> | null }>(result: T): T => {
+  const apply = <T extends { filesUpdate?: Record<string, FileData | null> | null }>(
+    result: T,
+  ): T => {
     for (const [path, data] of Object.entries(result.filesUpdate ?? {})) {
       if (data === null) delete state.files[path];
       else state.files[path] = data;
