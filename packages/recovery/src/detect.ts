@@ -1,0 +1,267 @@
+import type { StateSnapshot } from "@langchain/langgraph";
+import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import type { ErrorKind } from "./classify.js";
+import { RecoveryError } from "./errors.js";
+import {
+  type GraphHandle,
+  type PregelLike,
+  type RecoverableGraph,
+  resolveGraph,
+  threadConfig,
+} from "./graph.js";
+import { type RunRecord, readThreadFacts, type ThreadFacts } from "./ledger.js";
+import {
+  type RecoveryOptions,
+  type ResolvedRecoveryOptions,
+  resolveRecoveryOptions,
+} from "./options.js";
+import {
+  analyzeToolCalls,
+  sendsOf,
+  type ToolCallAnalysis,
+  type ToolCallInfo,
+} from "./toolcalls.js";
+import { idempotencyChecker } from "./tools.js";
+
+export type ThreadState = "running" | "waiting" | "completed" | "failed" | "crashed" | "dead";
+
+/** What checkStuckState() reports about a thread. */
+export interface StuckState {
+  threadId: string;
+  state: ThreadState;
+  /** crashed, failed or dead: not progressing and not waiting for anyone. */
+  isStuck: boolean;
+  /** A recovery would resume it now or after its backoff (false for dead, review, exhausted). */
+  canRecover: boolean;
+  /** The node that wrote the head checkpoint. */
+  lastNode: string | null;
+  /** Nodes that still have to run in the current step. */
+  next: string[];
+  /** Unanswered tool calls that a resume re-runs. */
+  pendingToolCalls: ToolCallInfo[];
+  /** Unanswered tool calls that nothing will answer (the next model call would fail on them). */
+  orphanedToolCalls: ToolCallInfo[];
+  lastCheckpointAt: Date | null;
+  attempts: number;
+  /** Why, in one sentence, with what to do when it needs a human. */
+  reason: string;
+  headCheckpointId: string | null;
+  /** Has a ledger row (ran under runDurably or was recovered before). */
+  tracked: boolean;
+  graphId: string | null;
+  errorKind: ErrorKind | null;
+  lastError: string | null;
+  needsReview: boolean;
+  owner: string | null;
+  leaseUntil: Date | null;
+  /** Backoff: the earliest time a recovery may start (null = now). */
+  retryAt: Date | null;
+}
+
+/** Everything a classification read, so recovery can act on the same snapshot. */
+export interface Inspection {
+  report: StuckState;
+  snapshot: StateSnapshot;
+  analysis: ToolCallAnalysis;
+  facts: ThreadFacts;
+}
+
+/** The node with the newest version seen: the one that wrote the head checkpoint. */
+function lastNodeOf(tuple: CheckpointTuple | undefined): string | null {
+  const seen = tuple?.checkpoint.versions_seen ?? {};
+  let best: { node: string; v: string | number } | undefined;
+  for (const [node, versions] of Object.entries(seen)) {
+    if (node.startsWith("__") && node !== "__start__") continue;
+    for (const v of Object.values(versions ?? {})) {
+      if (!best || compareVersions(v, best.v) > 0) best = { node, v };
+    }
+  }
+  return best?.node ?? null;
+}
+
+function compareVersions(a: string | number, b: string | number): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return String(a).localeCompare(String(b), "en", { numeric: true });
+}
+
+const describeError = (e: unknown) =>
+  e && typeof e === "object" && "message" in e ? String((e as Error).message) : String(e);
+
+/** Reads the thread (ledger row, state snapshot, head checkpoint) and classifies it. */
+export async function inspectThread(
+  handle: GraphHandle,
+  threadId: string,
+  o: ResolvedRecoveryOptions,
+): Promise<Inspection> {
+  const config = threadConfig(threadId);
+  const [facts, snapshot, latest] = await Promise.all([
+    readThreadFacts(handle.saver, threadId),
+    handle.pregel.getState(config),
+    handle.saver.getTuple(config),
+  ]);
+  const head = (snapshot.config?.configurable?.checkpoint_id as string | undefined) ?? null;
+  // A write between the two reads: take the tuple that matches the snapshot.
+  const tuple =
+    head && latest?.checkpoint.id !== head ? await handle.saver.getTuple(snapshot.config) : latest;
+  const analysis = analyzeToolCalls(
+    handle.pregel,
+    snapshot,
+    sendsOf(tuple?.checkpoint),
+    idempotencyChecker(handle.pregel, o.idempotentTools),
+  );
+  return {
+    report: classify(handle.pregel, threadId, head, snapshot, tuple, facts, analysis, o),
+    snapshot,
+    analysis,
+    facts,
+  };
+}
+
+function classify(
+  pregel: PregelLike,
+  threadId: string,
+  head: string | null,
+  snapshot: StateSnapshot,
+  tuple: CheckpointTuple | undefined,
+  facts: ThreadFacts,
+  analysis: ToolCallAnalysis,
+  o: ResolvedRecoveryOptions,
+): StuckState {
+  const run: RunRecord | undefined = facts.run;
+  const base = {
+    threadId,
+    lastNode: lastNodeOf(tuple),
+    next: [...snapshot.next],
+    pendingToolCalls: analysis.pending,
+    orphanedToolCalls: analysis.orphaned,
+    lastCheckpointAt: facts.lastCheckpointAt,
+    attempts: run?.attempts ?? 0,
+    headCheckpointId: head,
+    tracked: run !== undefined,
+    graphId: run?.graphId ?? null,
+    errorKind: run?.errorKind ?? null,
+    lastError: run?.lastError ?? null,
+    needsReview: run?.needsReview ?? false,
+    owner: run?.owner ?? null,
+    leaseUntil: run?.leaseUntil ?? null,
+    retryAt: run && !run.due ? run.nextAttemptAt : null,
+  };
+  const is = (state: ThreadState, reason: string, canRecover = false): StuckState => ({
+    ...base,
+    state,
+    isStuck: state === "crashed" || state === "failed" || state === "dead",
+    canRecover,
+    reason,
+  });
+  const live = run && (run.status === "running" || run.status === "recovering") && run.leaseLive;
+  if (live) {
+    return is("running", `lease held by ${run.owner} until ${run.leaseUntil?.toISOString()}`);
+  }
+  if (!head) {
+    if (!run)
+      throw new RecoveryError("THREAD_NOT_FOUND", `Thread "${threadId}" has no checkpoints.`);
+    return is(
+      "crashed",
+      "the run died before its first checkpoint: nothing to resume; start it again",
+    );
+  }
+  if (run?.status === "dead") {
+    const why = (run.details.reason as string | undefined) ?? run.lastError ?? "marked dead";
+    return is(
+      "dead",
+      `${why}; re-drive with force (agentstate recover --force ${threadId})`,
+      o.force,
+    );
+  }
+  const interrupted = snapshot.tasks.filter((t) => (t.interrupts?.length ?? 0) > 0);
+  if (interrupted.length > 0) {
+    return is("waiting", `waiting on interrupt() in ${interrupted.map((t) => t.name).join(", ")}`);
+  }
+  if (snapshot.tasks.length === 0) return is("completed", "no pending work");
+  if (run?.status === "waiting" && run.headCheckpointId === head) {
+    return is("waiting", (run.details.reason as string | undefined) ?? "stopped at a breakpoint");
+  }
+  if (!run && isStaticBreakpoint(pregel, snapshot)) {
+    return is("waiting", `stopped at a breakpoint before ${snapshot.next.join(", ")}`);
+  }
+  const exhausted =
+    run !== undefined &&
+    run.attempts >= o.maxAttempts &&
+    run.details.attempt_head === head &&
+    !o.force;
+  const gaveUp = `gave up after ${run?.attempts} attempts without progress`;
+  const review = reviewReason(analysis, o);
+  const failedTask = snapshot.tasks.find((t) => t.error);
+  if (failedTask || run?.status === "failed") {
+    const error = failedTask
+      ? describeError(failedTask.error)
+      : (run?.lastError ?? "unknown error");
+    const kind = run?.errorKind ?? o.classifyError(failedTask?.error ?? { message: error });
+    const where = failedTask ? `node ${failedTask.name} failed` : "the run failed";
+    if (kind === "permanent" && !o.force) {
+      return {
+        ...is("failed", `${where} with a permanent error: ${error}`),
+        errorKind: kind,
+        lastError: error,
+      };
+    }
+    if (exhausted)
+      return { ...is("failed", `${gaveUp}: ${error}`), errorKind: kind, lastError: error };
+    return {
+      ...is("failed", `${where} (${kind}): ${error}`, true),
+      errorKind: kind,
+      lastError: error,
+    };
+  }
+  let why: string;
+  if (run) {
+    why = `lease expired${run.owner ? ` (owner ${run.owner})` : ""} with work pending in ${describeNext(snapshot)}`;
+  } else if ((facts.idleSeconds ?? 0) < o.graceSeconds) {
+    return is(
+      "running",
+      `no ledger row; last checkpoint ${Math.round(facts.idleSeconds ?? 0)}s ago, within the ${o.graceSeconds}s grace period`,
+    );
+  } else {
+    why = `no ledger row and no checkpoint for ${Math.round(facts.idleSeconds ?? 0)}s with work pending in ${describeNext(snapshot)}`;
+  }
+  if (exhausted) return is("crashed", `${gaveUp}: ${why}`);
+  if (review) return { ...is("crashed", `${why}; ${review}`), needsReview: true };
+  return is("crashed", why, true);
+}
+
+function describeNext(snapshot: StateSnapshot): string {
+  const names = snapshot.next.length > 0 ? snapshot.next : snapshot.tasks.map((t) => t.name);
+  return [...new Set(names)].join(", ") || "the current step";
+}
+
+/** Non-idempotent calls in flight under the "review" policy: a human decides. */
+export function reviewReason(
+  analysis: ToolCallAnalysis,
+  o: ResolvedRecoveryOptions,
+): string | null {
+  if (o.inFlightTools !== "review" || o.force) return null;
+  const unsafe = analysis.pending.filter((c) => !c.idempotent);
+  if (unsafe.length === 0) return null;
+  return `needs review: tool call(s) ${unsafe.map((c) => `${c.name} (${c.id})`).join(", ")} were in flight and are not idempotent; mark the tool idempotent, wrap it with withReceipt, or recover with inFlightTools "error" or "rerun"`;
+}
+
+/**
+ * An untracked thread paused by a static `interruptBefore` breakpoint looks like a crash: next
+ * non-empty, no writes. Treated as waiting, since resuming it would skip a human's review.
+ */
+function isStaticBreakpoint(pregel: PregelLike, snapshot: StateSnapshot): boolean {
+  const before = pregel.interruptBefore;
+  if (!before || snapshot.next.length === 0) return false;
+  if (snapshot.tasks.some((t) => t.result !== undefined)) return false;
+  return before === "*" || snapshot.next.every((n) => before.includes(n));
+}
+
+/** Classifies a thread: running, waiting, completed, failed, crashed or dead, and why. */
+export async function checkStuckState(
+  threadId: string,
+  graph: RecoverableGraph,
+  options: RecoveryOptions = {},
+): Promise<StuckState> {
+  const handle = resolveGraph(graph);
+  return (await inspectThread(handle, threadId, resolveRecoveryOptions(options))).report;
+}

@@ -1,0 +1,39 @@
+export type RecoveryErrorCode =
+  /** Another live owner holds the thread's lease. */
+  | "LEASE_HELD"
+  /** This worker's lease was taken over (or expired and was claimed) while it ran. */
+  | "LEASE_LOST"
+  /** The graph has no checkpointer, or not an @agentstate/checkpointer one. */
+  | "NO_CHECKPOINTER"
+  | "INVALID_ARGUMENT"
+  | "INVALID_CONFIG"
+  /** The thread has no checkpoints at all. */
+  | "THREAD_NOT_FOUND"
+  /** The CLI could not find or load a graph module/export. */
+  | "GRAPH_LOAD_FAILED"
+  /** A receipt says the side effect started but never finished: it may or may not have happened. */
+  | "OUTCOME_UNKNOWN";
+
+/** The one error class of @agentstate/recovery; `code` is stable, `message` says what to do. */
+export class RecoveryError extends Error {
+  override readonly name = "RecoveryError";
+  constructor(
+    readonly code: RecoveryErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The `code` of a RecoveryError or CheckpointerError (both carry one), else undefined. */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** True when the write was rejected because another worker owns the thread now. */
+export function isFenced(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === "FENCED" || code === "LEASE_LOST";
+}

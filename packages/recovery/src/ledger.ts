@@ -1,0 +1,379 @@
+import type { PostgresCheckpointer } from "@agentstate/checkpointer";
+import type { ErrorKind } from "./classify.js";
+import type { ResolvedRecoveryOptions } from "./options.js";
+
+export type RunStatus =
+  | "running"
+  | "completed"
+  | "waiting"
+  | "failed"
+  | "crashed"
+  | "recovering"
+  | "dead";
+
+/** Statuses the partial sweep index covers; keep this list identical to the index predicate. */
+const ACTIVE = "('running','recovering','crashed','failed')";
+
+/** One ledger row, plus what the database clock says about it (no client clock is trusted). */
+export interface RunRecord {
+  threadId: string;
+  status: RunStatus;
+  owner: string | null;
+  leaseUntil: Date | null;
+  heartbeatAt: Date | null;
+  fence: number;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  errorKind: ErrorKind | null;
+  needsReview: boolean;
+  graphId: string | null;
+  headCheckpointId: string | null;
+  startedAt: Date;
+  updatedAt: Date;
+  details: Record<string, unknown>;
+  /** lease_until > now() on the database clock. */
+  leaseLive: boolean;
+  /** next_attempt_at has passed (or is unset). */
+  due: boolean;
+}
+
+/** A thread as the database sees it: its ledger row (if any) and its last checkpoint time. */
+export interface ThreadFacts {
+  run: RunRecord | undefined;
+  lastCheckpointAt: Date | null;
+  /** Seconds since the last checkpoint, on the database clock. */
+  idleSeconds: number | null;
+}
+
+type Row = Record<string, unknown>;
+
+const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+
+function toRecord(r: Row): RunRecord {
+  return {
+    threadId: r.thread_id as string,
+    status: r.status as RunStatus,
+    owner: (r.owner as string | null) ?? null,
+    leaseUntil: date(r.lease_until),
+    heartbeatAt: date(r.heartbeat_at),
+    fence: Number(r.fence),
+    attempts: Number(r.attempts),
+    nextAttemptAt: date(r.next_attempt_at),
+    lastError: (r.last_error as string | null) ?? null,
+    errorKind: (r.error_kind as ErrorKind | null) ?? null,
+    needsReview: Boolean(r.needs_review),
+    graphId: (r.graph_id as string | null) ?? null,
+    headCheckpointId: (r.head_checkpoint_id as string | null) ?? null,
+    startedAt: new Date(r.started_at as string),
+    updatedAt: new Date(r.updated_at as string),
+    details: (r.details as Record<string, unknown>) ?? {},
+    leaseLive: Boolean(r.lease_live),
+    due: Boolean(r.due),
+  };
+}
+
+const RUN_COLUMNS = `r.*, (r.lease_until IS NOT NULL AND r.lease_until > now()) AS lease_live,
+  (r.next_attempt_at IS NULL OR r.next_attempt_at <= now()) AS due`;
+
+/** The ledger row and last-checkpoint time of a thread, in one round trip. */
+export async function readThreadFacts(
+  saver: PostgresCheckpointer,
+  threadId: string,
+): Promise<ThreadFacts> {
+  const t = saver.tables;
+  const [row] = await saver.run<Row>(
+    "readThreadFacts()",
+    `SELECT ${RUN_COLUMNS}, r.thread_id IS NOT NULL AS tracked, c.last_at,
+       extract(epoch FROM now() - c.last_at)::float8 AS idle
+     FROM (SELECT max(created_at) AS last_at FROM ${t.checkpoints} WHERE thread_id = $1) c
+     LEFT JOIN ${t.runs} r ON r.thread_id = $1`,
+    [threadId],
+  );
+  return {
+    run: row?.tracked ? toRecord(row) : undefined,
+    lastCheckpointAt: date(row?.last_at),
+    idleSeconds: row?.idle === null || row?.idle === undefined ? null : Number(row.idle),
+  };
+}
+
+export async function readRun(
+  saver: PostgresCheckpointer,
+  threadId: string,
+): Promise<RunRecord | undefined> {
+  const [row] = await saver.run<Row>(
+    "readRun()",
+    `SELECT ${RUN_COLUMNS} FROM ${saver.tables.runs} r WHERE r.thread_id = $1`,
+    [threadId],
+  );
+  return row ? toRecord(row) : undefined;
+}
+
+/**
+ * Claims a thread for a new run started by the application. Succeeds unless another owner holds
+ * a live lease; bumps the fence so any earlier owner's writes are rejected from now on.
+ */
+export async function claimForRun(
+  saver: PostgresCheckpointer,
+  threadId: string,
+  o: ResolvedRecoveryOptions,
+): Promise<{ fence: number } | undefined> {
+  const rows = await saver.run<{ fence: string }>(
+    "claimForRun()",
+    `INSERT INTO ${saver.tables.runs} AS r (thread_id, status, owner, lease_until, heartbeat_at, fence,
+       attempts, graph_id, started_at, updated_at)
+     VALUES ($1, 'running', $2, now() + make_interval(secs => $3::float8), now(), 1, 0, $4, now(), now())
+     ON CONFLICT (thread_id) DO UPDATE SET status = 'running', owner = $2,
+       lease_until = now() + make_interval(secs => $3::float8), heartbeat_at = now(),
+       fence = r.fence + 1, attempts = 0, next_attempt_at = NULL, last_error = NULL,
+       error_kind = NULL, needs_review = false, graph_id = coalesce($4, r.graph_id),
+       started_at = now(), updated_at = now(), details = r.details - 'attempt_head' - 'reason'
+     WHERE NOT (r.status IN ('running', 'recovering') AND r.lease_until > now())
+     RETURNING r.fence`,
+    [threadId, o.owner, o.leaseSeconds, o.graphId ?? null],
+  );
+  return rows[0] ? { fence: Number(rows[0].fence) } : undefined;
+}
+
+/** SQL for the backoff delay (seconds) before attempt number `attemptsExpr`. */
+function backoffSql(attemptsExpr: string, first: number): string {
+  return `least($${first + 2}::float8, $${first}::float8 * power($${first + 1}::float8, greatest(${attemptsExpr} - 1, 0)))
+    * (1 + $${first + 3}::float8 * (random() * 2 - 1)) / 1000.0`;
+}
+
+/**
+ * Claims a stuck thread for recovery with one statement: only if no live lease is held, the
+ * thread is due (or forced), and its head checkpoint is still `expectedHead` — so of several
+ * workers racing, exactly one gets a row back. Works for threads that have no ledger row yet.
+ * Attempts restart at 1 when the head moved since the previous attempt.
+ */
+export async function claimForRecovery(
+  saver: PostgresCheckpointer,
+  threadId: string,
+  expectedHead: string,
+  graphId: string | null,
+  o: ResolvedRecoveryOptions,
+): Promise<{ fence: number; attempts: number } | undefined> {
+  const t = saver.tables;
+  const attemptsExpr = `CASE WHEN r.details->>'attempt_head' IS DISTINCT FROM $4 THEN 1 ELSE r.attempts + 1 END`;
+  const rows = await saver.run<{ fence: string; attempts: number }>(
+    "claimForRecovery()",
+    `WITH head AS (
+       SELECT checkpoint_id FROM ${t.checkpoints}
+       WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1)
+     INSERT INTO ${t.runs} AS r (thread_id, status, owner, lease_until, heartbeat_at, fence, attempts,
+       graph_id, head_checkpoint_id, next_attempt_at, details, started_at, updated_at)
+     SELECT $1, 'recovering', $2, now() + make_interval(secs => $3::float8), now(), 1, 1, $5, $4,
+       now() + make_interval(secs => ${backoffSql("1", 7)}), jsonb_build_object('attempt_head', $4::text),
+       now(), now()
+     FROM head WHERE head.checkpoint_id = $4
+     ON CONFLICT (thread_id) DO UPDATE SET status = 'recovering', owner = $2,
+       lease_until = now() + make_interval(secs => $3::float8), heartbeat_at = now(),
+       fence = r.fence + 1, attempts = ${attemptsExpr},
+       next_attempt_at = now() + make_interval(secs => ${backoffSql(attemptsExpr, 7)}),
+       graph_id = coalesce($5, r.graph_id), head_checkpoint_id = $4, needs_review = false,
+       details = r.details || jsonb_build_object('attempt_head', $4::text), updated_at = now()
+     WHERE NOT (r.status IN ('running', 'recovering') AND r.lease_until > now())
+       AND ($6::boolean OR r.status <> 'dead')
+       AND ($6::boolean OR r.next_attempt_at IS NULL OR r.next_attempt_at <= now())
+     RETURNING r.fence, r.attempts`,
+    [
+      threadId,
+      o.owner,
+      o.leaseSeconds,
+      expectedHead,
+      graphId,
+      o.force,
+      o.backoffInitialMs,
+      o.backoffFactor,
+      o.backoffMaxMs,
+      o.jitter,
+    ],
+  );
+  return rows[0] ? { fence: Number(rows[0].fence), attempts: Number(rows[0].attempts) } : undefined;
+}
+
+/** Heartbeat: pushes the lease out while this owner still holds `fence`. False = lease lost. */
+export async function renewLease(
+  saver: PostgresCheckpointer,
+  threadId: string,
+  fence: number,
+  leaseSeconds: number,
+): Promise<boolean> {
+  const rows = await saver.run(
+    "renewLease()",
+    `UPDATE ${saver.tables.runs} SET lease_until = now() + make_interval(secs => $3::float8),
+       heartbeat_at = now(), updated_at = now()
+     WHERE thread_id = $1 AND fence = $2 AND status IN ('running', 'recovering') RETURNING 1`,
+    [threadId, fence, leaseSeconds],
+  );
+  return rows.length > 0;
+}
+
+/** How a run ended, as recorded in the ledger by its owner. */
+export interface RunOutcome {
+  status: Extract<RunStatus, "completed" | "waiting" | "failed" | "dead">;
+  headCheckpointId?: string | null;
+  error?: string | null;
+  errorKind?: ErrorKind | null;
+  /** For failed: when the next attempt may start. */
+  retryInSeconds?: number | null;
+  needsReview?: boolean;
+  reason?: string | null;
+}
+
+/**
+ * Records the outcome and releases the lease, only if this owner still holds `fence`. A failed
+ * run keeps `lease_until` (set to now) so it stays in the sweep index; other outcomes drop it.
+ */
+export async function finishRun(
+  saver: PostgresCheckpointer,
+  threadId: string,
+  fence: number,
+  outcome: RunOutcome,
+): Promise<boolean> {
+  const rows = await saver.run(
+    "finishRun()",
+    `UPDATE ${saver.tables.runs} SET status = $3, owner = NULL,
+       lease_until = CASE WHEN $3 = 'failed' THEN now() ELSE NULL END,
+       attempts = CASE WHEN $3 IN ('completed', 'waiting') THEN 0 ELSE attempts END,
+       next_attempt_at = CASE WHEN $6::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $6::float8) END,
+       head_checkpoint_id = coalesce($4, head_checkpoint_id), last_error = $5, error_kind = $7,
+       needs_review = $8, details = CASE WHEN $9::text IS NULL THEN details - 'reason'
+         ELSE details || jsonb_build_object('reason', $9::text) END, updated_at = now()
+     WHERE thread_id = $1 AND fence = $2 RETURNING 1`,
+    [
+      threadId,
+      fence,
+      outcome.status,
+      outcome.headCheckpointId ?? null,
+      outcome.error ?? null,
+      outcome.retryInSeconds ?? null,
+      outcome.errorKind ?? null,
+      outcome.needsReview ?? false,
+      outcome.reason ?? null,
+    ],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Writes a status decided by classification (not by a lease holder): dead after too many
+ * attempts, or the real state of a thread whose ledger row was stale or missing. Never
+ * overrides a live lease; `onlyIfHead` guards against a thread that moved meanwhile.
+ */
+export async function recordClassification(
+  saver: PostgresCheckpointer,
+  threadId: string,
+  outcome: RunOutcome & { onlyIfHead: string | null },
+): Promise<boolean> {
+  const t = saver.tables;
+  const rows = await saver.run(
+    "recordClassification()",
+    `WITH head AS (
+       SELECT checkpoint_id, created_at FROM ${t.checkpoints}
+       WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1)
+     INSERT INTO ${t.runs} AS r (thread_id, status, head_checkpoint_id, last_error, error_kind,
+       needs_review, details, started_at, updated_at)
+     SELECT $1, $2, $3, $4, $5, $6, jsonb_build_object('reason', $7::text, 'adopted', true),
+       head.created_at, head.created_at
+     FROM head WHERE head.checkpoint_id IS NOT DISTINCT FROM $3
+     ON CONFLICT (thread_id) DO UPDATE SET status = $2, owner = NULL,
+       lease_until = CASE WHEN $2 = 'failed' THEN now() ELSE NULL END,
+       head_checkpoint_id = $3, last_error = coalesce($4, r.last_error),
+       error_kind = coalesce($5, r.error_kind), needs_review = $6,
+       next_attempt_at = CASE WHEN $2 = 'failed' THEN r.next_attempt_at ELSE NULL END,
+       details = r.details || jsonb_build_object('reason', $7::text),
+       updated_at = EXCLUDED.updated_at
+     WHERE NOT (r.status IN ('running', 'recovering') AND r.lease_until > now())
+     RETURNING 1`,
+    [
+      threadId,
+      outcome.status,
+      outcome.onlyIfHead,
+      outcome.error ?? null,
+      outcome.errorKind ?? null,
+      outcome.needsReview ?? false,
+      outcome.reason ?? null,
+    ],
+  );
+  return rows.length > 0;
+}
+
+/** A thread worth classifying, from the index-backed candidate queries. */
+export interface Candidate {
+  threadId: string;
+  graphId: string | null;
+  tracked: boolean;
+}
+
+export interface CandidateQuery {
+  /** Only threads idle (lease expired / last checkpoint) for at least this many seconds. */
+  olderThanSeconds: number;
+  limit: number;
+  /** Also look at threads without a ledger row (cost grows with the checkpoint count). */
+  includeUntracked: boolean;
+  graceSeconds: number;
+  /** Include threads whose backoff has not elapsed yet. */
+  includeDeferred: boolean;
+}
+
+/**
+ * Ledger candidates come from the partial index on lease_until (active statuses only, so
+ * completed threads cost nothing). Untracked candidates — no ledger row, or a completed/waiting
+ * row older than the thread's last checkpoint — come from the (thread_id, created_at) index.
+ */
+export async function findCandidates(
+  saver: PostgresCheckpointer,
+  q: CandidateQuery,
+): Promise<Candidate[]> {
+  const t = saver.tables;
+  const tracked = await saver.run<{ thread_id: string; graph_id: string | null }>(
+    "findCandidates()",
+    `SELECT thread_id, graph_id FROM ${t.runs}
+     WHERE status IN ${ACTIVE} AND lease_until < now() - make_interval(secs => $1::float8)
+       AND ($3::boolean OR next_attempt_at IS NULL OR next_attempt_at <= now())
+     ORDER BY lease_until LIMIT $2`,
+    [q.olderThanSeconds, q.limit, q.includeDeferred],
+  );
+  const out: Candidate[] = tracked.map((r) => ({
+    threadId: r.thread_id,
+    graphId: r.graph_id,
+    tracked: true,
+  }));
+  if (!q.includeUntracked || out.length >= q.limit) return out;
+  const untracked = await saver.run<{ thread_id: string; graph_id: string | null }>(
+    "findCandidates()",
+    `SELECT a.thread_id, r.graph_id FROM (
+       SELECT thread_id, max(created_at) AS last_at FROM ${t.checkpoints} GROUP BY thread_id) a
+     LEFT JOIN ${t.runs} r ON r.thread_id = a.thread_id
+     WHERE a.last_at < now() - make_interval(secs => greatest($1::float8, $2::float8))
+       AND (r.thread_id IS NULL OR (r.status IN ('completed', 'waiting') AND a.last_at > r.updated_at))
+     ORDER BY a.last_at LIMIT $3`,
+    [q.olderThanSeconds, q.graceSeconds, q.limit - out.length],
+  );
+  for (const r of untracked)
+    out.push({ threadId: r.thread_id, graphId: r.graph_id, tracked: false });
+  return out;
+}
+
+/** Ledger rows per status, for stats. */
+export async function ledgerCounts(
+  saver: PostgresCheckpointer,
+): Promise<Record<RunStatus, number>> {
+  const rows = await saver.run<{ status: RunStatus; n: number }>(
+    "ledgerCounts()",
+    `SELECT status, count(*)::int AS n FROM ${saver.tables.runs} GROUP BY status`,
+  );
+  const counts = {
+    running: 0,
+    completed: 0,
+    waiting: 0,
+    failed: 0,
+    crashed: 0,
+    recovering: 0,
+    dead: 0,
+  } satisfies Record<RunStatus, number>;
+  for (const r of rows) counts[r.status] = Number(r.n);
+  return counts;
+}

@@ -1,0 +1,188 @@
+import { type Inspection, inspectThread, type StuckState } from "./detect.js";
+import { type LeasedRunResult, leasedStream } from "./durable.js";
+import { type GraphHandle, type RecoverableGraph, resolveGraph, threadConfig } from "./graph.js";
+import { claimForRecovery, readRun, recordClassification } from "./ledger.js";
+import {
+  type RecoveryOptions,
+  type ResolvedRecoveryOptions,
+  resolveRecoveryOptions,
+} from "./options.js";
+import { answerPendingTasks, outcomeUnknownMessage, patchOrphans } from "./patch.js";
+
+export type RecoverStatus =
+  /** This call claimed the thread and resumed it (see `outcome` for how that run ended). */
+  | "resumed"
+  /** Someone holds a live lease (a run, or another worker that won the claim). */
+  | "already_running"
+  /** Nothing to do: completed, or still within its grace period, or it moved meanwhile. */
+  | "not_stuck"
+  /** Waiting for a human (interrupt or breakpoint): never resumed automatically. */
+  | "waiting"
+  /** Dead now (attempts exhausted, permanent error, needs review) or already; see `reason`. */
+  | "dead"
+  /** Stuck, but its backoff has not elapsed; see `retryAt`. */
+  | "deferred";
+
+export interface RecoverResult {
+  threadId: string;
+  status: RecoverStatus;
+  reason: string;
+  /** How the resumed run ended, for status "resumed". */
+  outcome?: LeasedRunResult["outcome"];
+  /** The resumed run's error, if it failed again. */
+  error?: string;
+  attempts: number;
+  retryAt?: Date | null;
+  /** In-flight tool calls answered with an "outcome unknown" error instead of being re-run. */
+  answeredToolCalls: number;
+  /** Orphaned tool calls patched with error ToolMessages before resuming. */
+  patchedToolCalls: number;
+  /** The classification this decision was made on. */
+  before: StuckState;
+}
+
+/** Extra knobs for one recovery (on top of RecoveryOptions). */
+export interface RecoverOptions extends RecoveryOptions {
+  /** Sees every chunk the resumed run streams (stream mode "updates"). */
+  onChunk?: (chunk: unknown) => void;
+}
+
+/**
+ * Resumes a stuck thread from its latest checkpoint, exactly once among any number of workers:
+ * classify, then claim with one conditional statement that also checks the head checkpoint has
+ * not moved, then `stream(null)` under the lease. Never deletes checkpoints.
+ */
+export async function recoverStuckSession(
+  threadId: string,
+  graph: RecoverableGraph,
+  options: RecoverOptions = {},
+): Promise<RecoverResult> {
+  const handle = resolveGraph(graph);
+  const o = resolveRecoveryOptions(options);
+  const inspection = await inspectThread(handle, threadId, o);
+  return recoverInspected(handle, inspection, o, options.onChunk);
+}
+
+/** Acts on a classification already made (the sweep classifies first, then calls this). */
+export async function recoverInspected(
+  handle: GraphHandle,
+  inspection: Inspection,
+  o: ResolvedRecoveryOptions,
+  onChunk?: (chunk: unknown) => void,
+): Promise<RecoverResult> {
+  const { report, snapshot, analysis, facts } = inspection;
+  const { threadId, headCheckpointId: head } = report;
+  const result = (status: RecoverStatus, reason: string, extra: Partial<RecoverResult> = {}) => ({
+    threadId,
+    status,
+    reason,
+    attempts: report.attempts,
+    answeredToolCalls: 0,
+    patchedToolCalls: 0,
+    before: report,
+    ...extra,
+  });
+  const run = facts.run;
+  // Keep the ledger truthful for threads that are not stuck (also "adopts" untracked threads,
+  // so the next sweep's candidate query skips them until they show new activity).
+  const note = async (status: "completed" | "waiting") => {
+    if (run?.status === status && run.headCheckpointId === head) return;
+    await recordClassification(handle.saver, threadId, {
+      status,
+      onlyIfHead: head,
+      reason: status === "waiting" ? report.reason : null,
+    });
+  };
+  switch (report.state) {
+    case "running":
+      return result(report.tracked ? "already_running" : "not_stuck", report.reason);
+    case "completed":
+      await note("completed");
+      return result("not_stuck", report.reason);
+    case "waiting":
+      await note("waiting");
+      return result("waiting", report.reason);
+    case "dead":
+      if (!o.force) return result("dead", report.reason);
+      break;
+    default:
+      break;
+  }
+  if (!report.canRecover) {
+    if (head) {
+      await recordClassification(handle.saver, threadId, {
+        status: "dead",
+        onlyIfHead: head,
+        reason: report.reason,
+        needsReview: report.needsReview,
+        error: report.lastError,
+        errorKind: report.errorKind,
+      });
+    }
+    return result("dead", report.reason);
+  }
+  if (report.retryAt && !o.force) {
+    return result("deferred", `backoff until ${report.retryAt.toISOString()}`, {
+      retryAt: report.retryAt,
+    });
+  }
+  if (!head) return result("dead", report.reason);
+  const claim = await claimForRecovery(
+    handle.saver,
+    threadId,
+    head,
+    report.graphId ?? o.graphId ?? null,
+    o,
+  );
+  if (!claim) {
+    const now = await readRun(handle.saver, threadId);
+    const reason = now?.leaseLive
+      ? `claimed by ${now.owner} first`
+      : "its head checkpoint moved or its backoff started meanwhile; the next sweep looks again";
+    return result(now?.leaseLive ? "already_running" : "not_stuck", reason);
+  }
+  const policy = o.inFlightTools === "review" ? "error" : o.inFlightTools; // review reached here only with force
+  const unsafe = analysis.tasks.filter((t) => t.calls.some((c) => !c.idempotent));
+  let answered = 0;
+  let patched = 0;
+  let ended: LeasedRunResult = { outcome: "failed" };
+  const before = async () => {
+    if (policy === "error" && unsafe.length > 0) {
+      answered = await answerPendingTasks(handle, snapshot, unsafe, (c) =>
+        outcomeUnknownMessage(c, "the run crashed while it was in flight"),
+      );
+    }
+    // With tool tasks still pending, an update would end their step; patch only when none are.
+    if (analysis.orphaned.length > 0 && analysis.tasks.length === 0) {
+      patched = await patchOrphans(handle, snapshot, analysis.orphaned);
+    }
+  };
+  try {
+    const stream = await leasedStream(
+      handle,
+      threadId,
+      claim.fence,
+      claim.attempts,
+      null,
+      { ...threadConfig(threadId), streamMode: "updates" },
+      o,
+      { before, onEnd: (r) => (ended = r) },
+    );
+    for await (const chunk of stream) onChunk?.(chunk);
+  } catch (error) {
+    ended = { outcome: ended.outcome === "lease_lost" ? "lease_lost" : "failed", error };
+  }
+  const error =
+    ended.error === undefined
+      ? undefined
+      : ended.error instanceof Error
+        ? ended.error.message
+        : String(ended.error);
+  return result("resumed", `resumed from ${head} (attempt ${claim.attempts}); ${ended.outcome}`, {
+    outcome: ended.outcome,
+    attempts: claim.attempts,
+    answeredToolCalls: answered,
+    patchedToolCalls: patched,
+    ...(error ? { error } : {}),
+  });
+}

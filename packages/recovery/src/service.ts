@@ -1,0 +1,318 @@
+import {
+  type CheckpointStats,
+  getCheckpointStats,
+  type PostgresCheckpointer,
+} from "@agentstate/checkpointer";
+import { inspectThread, type StuckState } from "./detect.js";
+import { GraphSet, type RecoverableGraph } from "./graph.js";
+import { findCandidates, ledgerCounts, type RunStatus } from "./ledger.js";
+import {
+  type RecoveryOptions,
+  type ResolvedRecoveryOptions,
+  resolveRecoveryOptions,
+} from "./options.js";
+import { type RecoverResult, recoverInspected } from "./recover.js";
+
+/** Options of a RecoveryService (recovery options plus sweep knobs). */
+export interface RecoveryServiceOptions extends RecoveryOptions {
+  /** Threads classified and resumed at the same time. @default 4 */
+  concurrency?: number;
+  /** Candidates fetched per query. @default 100 */
+  batchSize?: number;
+  /** Threads one sweep looks at, at most. @default 1000 */
+  maxThreads?: number;
+  /** Also consider threads with no ledger row (scans the checkpoint activity index). @default true */
+  includeUntracked?: boolean;
+}
+
+export interface FindStuckOptions {
+  /** Only threads idle at least this long: seconds, or "30s" / "10m" / "2h" / "1d". @default 0 */
+  olderThan?: number | string;
+  /** @default 100 */
+  limit?: number;
+  /** Include threads whose backoff has not elapsed. @default true */
+  includeDeferred?: boolean;
+}
+
+export interface SweepOptions {
+  /** Classify and report, change nothing. @default false */
+  dryRun?: boolean;
+  /** @default 0 */
+  olderThan?: number | string;
+  /** Called after each thread, for progress output. */
+  onProgress?: (progress: SweepProgress) => void;
+}
+
+export interface SweepProgress {
+  done: number;
+  total: number;
+  last: RecoverResult | DryRunResult | SweepError;
+}
+
+/** What a dry run would have done with a thread. */
+export interface DryRunResult {
+  threadId: string;
+  status: "would_resume" | "would_mark_dead" | "deferred" | "skip";
+  reason: string;
+  before: StuckState;
+}
+
+export interface SweepError {
+  threadId: string;
+  status: "error";
+  error: string;
+}
+
+export interface SweepResult {
+  dryRun: boolean;
+  scanned: number;
+  /** Per status: resumed, already_running, not_stuck, waiting, dead, deferred, error (or dry-run statuses). */
+  counts: Record<string, number>;
+  /** Resumed runs that finished (completed or waiting) vs. failed again. */
+  finished: number;
+  failedAgain: number;
+  results: Array<RecoverResult | DryRunResult | SweepError>;
+  durationMs: number;
+}
+
+export interface RecoveryStats extends CheckpointStats {
+  /** Ledger rows per status (threads that ran under runDurably or were recovered/classified). */
+  ledger: Record<RunStatus, number>;
+}
+
+/** getCheckpointStats() plus the run ledger's counts per status. */
+export async function getRecoveryStats(saver: PostgresCheckpointer): Promise<RecoveryStats> {
+  const [stats, ledger] = await Promise.all([getCheckpointStats(saver), ledgerCounts(saver)]);
+  return { ...stats, ledger };
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "90", "90s", "10m", "2h", "1d" → seconds. */
+export function parseDuration(value: number | string | undefined): number {
+  if (value === undefined) return 0;
+  if (typeof value === "number") return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(value);
+  if (!m) throw new Error(`Invalid duration "${value}": use seconds or 30s, 10m, 2h, 1d.`);
+  return Number(m[1]) * (UNITS[(m[2] || "s").toLowerCase()] ?? 1);
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time, in order of start. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Finds and recovers stuck threads of one or more graphs: `sweep()` for cron and long-running
+ * workers; the single-thread operations for app code. Safe to run on many hosts at once.
+ */
+export class RecoveryService {
+  readonly graphs: GraphSet;
+  readonly options: ResolvedRecoveryOptions;
+  private readonly concurrency: number;
+  private readonly batchSize: number;
+  private readonly maxThreads: number;
+  private readonly includeUntracked: boolean;
+  private timer?: NodeJS.Timeout;
+  private sweeping?: Promise<SweepResult>;
+
+  constructor(
+    graphs: RecoverableGraph | Record<string, RecoverableGraph>,
+    options: RecoveryServiceOptions = {},
+  ) {
+    this.graphs = new GraphSet(graphs);
+    this.options = resolveRecoveryOptions(options);
+    this.concurrency = options.concurrency ?? 4;
+    this.batchSize = options.batchSize ?? 100;
+    this.maxThreads = options.maxThreads ?? 1000;
+    this.includeUntracked = options.includeUntracked ?? true;
+  }
+
+  get saver(): PostgresCheckpointer {
+    return this.graphs.saver;
+  }
+
+  private handleFor(graphId: string | null | undefined) {
+    const g = this.graphs.get(graphId);
+    if (!g) {
+      throw new Error(
+        `Thread belongs to graph "${graphId}", which this service was not given (it has: ${this.graphs.ids.join(", ")}).`,
+      );
+    }
+    return g;
+  }
+
+  private async inspect(threadId: string, graphId?: string | null) {
+    const g = this.handleFor(graphId);
+    const o = g.id === this.options.graphId ? this.options : { ...this.options, graphId: g.id };
+    return { g, o, inspection: await inspectThread(g.handle, threadId, o) };
+  }
+
+  async checkStuckState(threadId: string): Promise<StuckState> {
+    const run = await this.graphIdOf(threadId);
+    return (await this.inspect(threadId, run)).inspection.report;
+  }
+
+  async recoverStuckSession(
+    threadId: string,
+    options: RecoveryOptions = {},
+  ): Promise<RecoverResult> {
+    const graphId = await this.graphIdOf(threadId);
+    const g = this.handleFor(graphId);
+    const o = resolveRecoveryOptions({ ...this.options, graphId: g.id, ...options });
+    return recoverInspected(g.handle, await inspectThread(g.handle, threadId, o), o);
+  }
+
+  private async graphIdOf(threadId: string): Promise<string | null> {
+    const [row] = await this.saver.run<{ graph_id: string | null }>(
+      "graphIdOf()",
+      `SELECT graph_id FROM ${this.saver.tables.runs} WHERE thread_id = $1`,
+      [threadId],
+    );
+    return row?.graph_id ?? null;
+  }
+
+  /** Index-backed candidates, then exact classification through the graph; stuck ones only. */
+  async findStuckThreads(query: FindStuckOptions = {}): Promise<StuckState[]> {
+    const limit = query.limit ?? 100;
+    const candidates = await findCandidates(this.saver, {
+      olderThanSeconds: parseDuration(query.olderThan),
+      limit,
+      includeUntracked: this.includeUntracked,
+      graceSeconds: this.options.graceSeconds,
+      includeDeferred: query.includeDeferred ?? true,
+    });
+    const stuck: StuckState[] = [];
+    await pool(candidates, this.concurrency, async (c) => {
+      if (!this.graphs.get(c.graphId)) return;
+      const { inspection } = await this.inspect(c.threadId, c.graphId);
+      if (inspection.report.isStuck) stuck.push(inspection.report);
+    });
+    return stuck.sort((a, b) => a.threadId.localeCompare(b.threadId));
+  }
+
+  /** Dead threads (need a human or `force`), newest first. */
+  async deadThreads(
+    limit = 100,
+  ): Promise<Array<{ threadId: string; reason: string; needsReview: boolean }>> {
+    const rows = await this.saver.run<{
+      thread_id: string;
+      reason: string | null;
+      last_error: string | null;
+      needs_review: boolean;
+    }>(
+      "deadThreads()",
+      `SELECT thread_id, details->>'reason' AS reason, last_error, needs_review FROM ${this.saver.tables.runs}
+       WHERE status = 'dead' ORDER BY updated_at DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      threadId: r.thread_id,
+      reason: r.reason ?? r.last_error ?? "dead",
+      needsReview: r.needs_review,
+    }));
+  }
+
+  /**
+   * One pass: fetch due candidates a batch at a time, classify each through its graph and recover
+   * the stuck ones, `concurrency` at a time, until no new candidates or `maxThreads` were seen.
+   */
+  async sweep(options: SweepOptions = {}): Promise<SweepResult> {
+    const started = performance.now();
+    const dryRun = options.dryRun ?? false;
+    const seen = new Set<string>();
+    const results: SweepResult["results"] = [];
+    while (seen.size < this.maxThreads) {
+      const batch = (
+        await findCandidates(this.saver, {
+          olderThanSeconds: parseDuration(options.olderThan),
+          limit: Math.min(this.batchSize, this.maxThreads - seen.size),
+          includeUntracked: this.includeUntracked,
+          graceSeconds: this.options.graceSeconds,
+          includeDeferred: false,
+        })
+      ).filter((c) => !seen.has(c.threadId));
+      if (batch.length === 0) break;
+      for (const c of batch) seen.add(c.threadId);
+      await pool(batch, this.concurrency, async (c) => {
+        const r = await this.sweepOne(c.threadId, c.graphId, dryRun);
+        results.push(r);
+        options.onProgress?.({ done: results.length, total: seen.size, last: r });
+      });
+      if (dryRun) break; // nothing changed, so the next query would return the same threads
+    }
+    const counts: Record<string, number> = {};
+    for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    const resumed = results.filter((r): r is RecoverResult => r.status === "resumed");
+    return {
+      dryRun,
+      scanned: results.length,
+      counts,
+      finished: resumed.filter((r) => r.outcome === "completed" || r.outcome === "waiting").length,
+      failedAgain: resumed.filter((r) => r.outcome === "failed").length,
+      results,
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+
+  private async sweepOne(
+    threadId: string,
+    graphId: string | null,
+    dryRun: boolean,
+  ): Promise<RecoverResult | DryRunResult | SweepError> {
+    try {
+      const { g, o, inspection } = await this.inspect(threadId, graphId);
+      if (!dryRun) return await recoverInspected(g.handle, inspection, o);
+      const r = inspection.report;
+      const status: DryRunResult["status"] = !r.isStuck
+        ? "skip"
+        : !r.canRecover
+          ? r.state === "dead"
+            ? "skip"
+            : "would_mark_dead"
+          : r.retryAt
+            ? "deferred"
+            : "would_resume";
+      return { threadId, status, reason: r.reason, before: r };
+    } catch (error) {
+      return {
+        threadId,
+        status: "error",
+        error: error instanceof Error ? error.message : String(error),
+      };
+    }
+  }
+
+  /** Sweeps every `intervalMs` until stop(); one sweep at a time. For long-running workers. */
+  start(
+    intervalMs = 30_000,
+    onSweep?: (r: SweepResult) => void,
+    onError?: (e: unknown) => void,
+  ): void {
+    if (this.timer) return;
+    const tick = async () => {
+      if (this.sweeping) return;
+      this.sweeping = this.sweep();
+      try {
+        onSweep?.(await this.sweeping);
+      } catch (error) {
+        onError?.(error);
+      } finally {
+        this.sweeping = undefined;
+      }
+    };
+    this.timer = setInterval(tick, intervalMs);
+    void tick();
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping?.catch(() => {});
+  }
+}

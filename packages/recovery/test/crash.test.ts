@@ -1,0 +1,96 @@
+import { resolve } from "node:path";
+import type { BaseMessage } from "@langchain/core/messages";
+import { HumanMessage } from "@langchain/core/messages";
+import { checkStuckState, readRun, recoverStuckSession } from "../src/index.js";
+import { buildAgent, closeEffects, ensureEffectsTable, normalize } from "./fixtures/agent.js";
+import {
+  FIXTURES,
+  postgresReachable,
+  spawnTs,
+  testSaver,
+  uniqueSchema,
+  waitFor,
+} from "./helpers.js";
+
+const RUN_AGENT = resolve(FIXTURES, "run-agent.ts");
+const up = await postgresReachable();
+
+describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
+  const schema = uniqueSchema("crash");
+  let env: Awaited<ReturnType<typeof testSaver>>;
+
+  beforeAll(async () => {
+    env = await testSaver(schema);
+    await ensureEffectsTable(schema);
+  });
+  afterAll(async () => {
+    await closeEffects();
+    await env.dispose();
+  });
+
+  const effects = async (threadId: string) => {
+    const { rows } = await env.pool.query<{ tool_call_id: string; phase: string; n: number }>(
+      `SELECT tool_call_id, phase, count(*)::int AS n FROM "${schema}".side_effects
+       WHERE thread_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+      [threadId],
+    );
+    return Object.fromEntries(rows.map((r) => [`${r.tool_call_id}:${r.phase}`, r.n]));
+  };
+
+  it("is seen as running while its lease lasts, then crashed; recovery finishes it once", async () => {
+    const threadId = "crash-api";
+    const child = spawnTs(RUN_AGENT, ["durable", threadId], {
+      AGENT_FIXTURE: JSON.stringify({ schema, hangOn: "t1-write" }),
+      RECOVERY_OPTIONS: JSON.stringify({ leaseSeconds: 3, heartbeatMs: 500 }),
+    });
+    await waitFor(
+      async () => (await effects(threadId))["t1-write:started"] === 1,
+      "the slow tool to start in the child",
+    );
+    child.child.kill("SIGKILL");
+    await child.exited;
+
+    const agent = buildAgent({ schema }, env.saver);
+    const live = await checkStuckState(threadId, agent);
+    expect(live.state).toBe("running");
+    expect(live.isStuck).toBe(false);
+
+    const crashed = await waitFor(async () => {
+      const s = await checkStuckState(threadId, agent);
+      return s.state === "crashed" ? s : undefined;
+    }, "the lease to expire");
+    expect(crashed).toMatchObject({ isStuck: true, canRecover: true, tracked: true, attempts: 0 });
+    expect(crashed.next).toEqual(["tools"]);
+    expect(crashed.pendingToolCalls.map((c) => [c.id, c.idempotent])).toEqual([["t1-write", true]]);
+    expect(crashed.orphanedToolCalls).toEqual([]);
+    expect(crashed.lastNode).toBe("model_request");
+
+    const result = await recoverStuckSession(threadId, agent);
+    expect(result).toMatchObject({ status: "resumed", outcome: "completed", attempts: 1 });
+
+    // The sibling lookup that finished before the kill is not run again; the killed write runs once more.
+    expect(await effects(threadId)).toEqual({
+      "t0-lookup:done": 1,
+      "t1-lookup:done": 1,
+      "t1-write:done": 1,
+      "t1-write:started": 2,
+    });
+
+    const reference = "crash-reference";
+    await agent.invoke(
+      { messages: [new HumanMessage("go")] },
+      { configurable: { thread_id: reference } },
+    );
+    const final = await agent.getState({ configurable: { thread_id: threadId } });
+    const expected = await agent.getState({ configurable: { thread_id: reference } });
+    expect(normalize(final.values.messages as BaseMessage[])).toEqual(
+      normalize(expected.values.messages as BaseMessage[]),
+    );
+    expect(final.next).toEqual([]);
+
+    const run = await readRun(env.saver, threadId);
+    expect(run).toMatchObject({ status: "completed", attempts: 0, owner: null, leaseUntil: null });
+    expect(run?.headCheckpointId).toBe(final.config.configurable?.checkpoint_id);
+    expect((await recoverStuckSession(threadId, agent)).status).toBe("not_stuck");
+  });
+});

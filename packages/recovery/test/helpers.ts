@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PostgresCheckpointer } from "@agentstate/checkpointer";
+import pg from "pg";
+
+export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), "fixtures");
+export const CLI = resolve(ROOT, "packages/recovery/src/cli/main.ts");
+
+export function uniqueSchema(prefix: string): string {
+  return `rec_${prefix}_${process.pid}_${randomBytes(3).toString("hex")}`;
+}
+
+export async function postgresReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** A set-up checkpointer on its own pool in `schema`; `dispose` drops the schema. */
+export async function testSaver(schema: string, max = 6) {
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max });
+  // A restarted server makes idle clients emit 'error'; unhandled, that would kill the test worker.
+  pool.on("error", () => {});
+  const saver = new PostgresCheckpointer(pool, undefined, { schema });
+  await saver.setup();
+  return {
+    saver,
+    pool,
+    async dispose() {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+      await pool.end();
+    },
+  };
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  /** stdout and stderr interleaved. */
+  output(): string;
+  stdout(): string;
+  exited: Promise<number | null>;
+}
+
+/** Runs a TypeScript file in a fresh Node process with the workspace-source condition. */
+export function spawnTs(file: string, args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=agentstate-source", "--import", "tsx", file, ...args],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  let stdout = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+    stdout += d;
+  });
+  child.stderr?.on("data", (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return { child, output: () => out, stdout: () => stdout, exited };
+}
+
+/** Runs the real CLI from source; resolves with its exit code and output. */
+export async function runCli(args: string[], env: Record<string, string> = {}) {
+  const p = spawnTs(CLI, args, env);
+  const code = await p.exited;
+  return { code, output: p.output(), stdout: p.stdout() };
+}
+
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
