@@ -1,5 +1,6 @@
-import type { PGlite } from "@electric-sql/pglite";
-import type pg from "pg";
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import { CheckpointerError } from "./errors.js";
 
 export interface QueryResult<R> {
   rows: R[];
@@ -102,4 +103,18 @@ export class PGliteDatabase implements Database {
   async end(): Promise<void> {
     if (this.ownsInstance && !this.pglite.closed) await this.pglite.close();
   }
+}
+
+/** A connection a checkpointer can sit on. */
+export type Connection = pg.Pool | PGlite | Database;
+
+export function toDatabase(conn: Connection, owns: boolean): Database {
+  if (conn instanceof PGlite) return new PGliteDatabase(conn, owns);
+  if (conn instanceof pg.Pool) return new PgPoolDatabase(conn, owns);
+  if (typeof (conn as Database).transaction === "function" && "kind" in conn)
+    return conn as Database;
+  throw new CheckpointerError(
+    "INVALID_CONFIG",
+    "Expected a pg.Pool, a PGlite instance or an agentstate Database.",
+  );
 }

@@ -1,4 +1,5 @@
 export {
+  type Connection,
   type Database,
   PGliteDatabase,
   PgPoolDatabase,
@@ -28,11 +29,12 @@ export {
   type ThreadPage,
   type ThreadSummary,
 } from "./ops/threads.js";
-export {
-  type Connection,
-  PostgresCheckpointer,
-  type PostgresCheckpointerOptions,
-  type WriteLease,
-} from "./saver.js";
+export type {
+  OperationEvent,
+  OperationListener,
+  PostgresCheckpointerOptions,
+  WriteLease,
+} from "./options.js";
+export { PostgresCheckpointer } from "./saver.js";
 export { quoteIdentifier, type Tables, tablesFor } from "./sql/identifiers.js";
 export { latestVersion } from "./sql/migrate.js";

@@ -1,4 +1,3 @@
-import { PGlite } from "@electric-sql/pglite";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -15,11 +14,11 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import {
+  type Connection,
   type Database,
-  PGliteDatabase,
-  PgPoolDatabase,
   type Queryable,
   type QueryOptions,
+  toDatabase,
 } from "./db.js";
 import { CheckpointerError, wrapDbError } from "./errors.js";
 import { toJsonbText } from "./nul.js";
@@ -32,65 +31,20 @@ import {
   listThreads,
   type ThreadPage,
 } from "./ops/threads.js";
+import {
+  checkTextKey,
+  type OperationEvent,
+  type OperationListener,
+  type PostgresCheckpointerOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  type WriteLease,
+} from "./options.js";
 import { groupRows, migratePendingSends, type ReadRow, toTuple } from "./rows.js";
 import { type Tables, tablesFor } from "./sql/identifiers.js";
+import { type ListCursor, listPlan } from "./sql/list.js";
 import { runMigrations } from "./sql/migrate.js";
 import { CP_COLUMNS, deltaHistorySql, putSql, putWritesSql, readSql } from "./sql/statements.js";
-
-export interface PostgresCheckpointerOptions {
-  /** Schema holding the tables, in the official `"schema".table` layout. @default "public" */
-  schema?: string;
-  /** Let setup() run `CREATE SCHEMA IF NOT EXISTS`; turn off where the role may not create schemas. @default true */
-  createSchema?: boolean;
-  /** End a pool (or PGlite instance) that the caller passed in when end() is called. @default false */
-  endPool?: boolean;
-  /** Rows fetched per round trip by list(), which streams. @default 100 */
-  listPageSize?: number;
-}
-
-export interface ResolvedOptions {
-  schema: string;
-  createSchema: boolean;
-  endPool: boolean;
-  listPageSize: number;
-}
-
-export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedOptions {
-  const listPageSize = options?.listPageSize ?? 100;
-  if (!Number.isInteger(listPageSize) || listPageSize < 1) {
-    throw new CheckpointerError(
-      "INVALID_CONFIG",
-      `listPageSize must be a positive integer, got ${listPageSize}.`,
-    );
-  }
-  return {
-    schema: options?.schema ?? "public",
-    createSchema: options?.createSchema ?? true,
-    endPool: options?.endPool ?? false,
-    listPageSize,
-  };
-}
-
-/** A lease a durable run holds on a thread; writes carrying a stale fence are rejected. */
-export interface WriteLease {
-  fence: number | string;
-  /** How far each write pushes the lease out. */
-  leaseSeconds: number;
-}
-
-/** A connection a checkpointer can sit on. */
-export type Connection = pg.Pool | PGlite | Database;
-
-function toDatabase(conn: Connection, owns: boolean): Database {
-  if (conn instanceof PGlite) return new PGliteDatabase(conn, owns);
-  if (conn instanceof pg.Pool) return new PgPoolDatabase(conn, owns);
-  if (typeof (conn as Database).transaction === "function" && "kind" in conn)
-    return conn as Database;
-  throw new CheckpointerError(
-    "INVALID_CONFIG",
-    "Expected a pg.Pool, a PGlite instance or an agentstate Database.",
-  );
-}
 
 /** Reads ask for binary results: blobs arrive as bytes instead of hex text to decode. */
 const BINARY: QueryOptions = { binary: true };
@@ -107,6 +61,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   readonly options: ResolvedOptions;
   readonly tables: Tables;
   private readonly leases = new Map<string, WriteLease>();
+  private listeners: OperationListener[] = [];
   private setupDone?: Promise<void>;
 
   constructor(
@@ -171,50 +126,13 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     config: RunnableConfig,
     options?: CheckpointListOptions,
   ): AsyncGenerator<CheckpointTuple> {
-    const { filter, before, limit } = options ?? {};
-    const c = config?.configurable ?? {};
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace("?", `$${params.length}`));
-    };
-    if (c.thread_id !== undefined && c.thread_id !== null && c.thread_id !== "")
-      add("thread_id = ?", String(c.thread_id));
-    const nsFixed = c.checkpoint_ns !== undefined && c.checkpoint_ns !== null;
-    if (nsFixed) add("checkpoint_ns = ?", c.checkpoint_ns);
-    if (c.checkpoint_id) add("checkpoint_id = ?", c.checkpoint_id);
-    if (filter && Object.keys(filter).length > 0)
-      add("metadata @> ?::jsonb", toJsonbText(JSON.stringify(filter)));
-    if (before?.configurable?.checkpoint_id !== undefined)
-      add("checkpoint_id < ?", before.configurable.checkpoint_id);
-    const singleChain = where[0]?.startsWith("thread_id") && nsFixed;
-    let remaining =
-      limit === undefined ? Number.POSITIVE_INFINITY : Math.max(0, Math.floor(Number(limit)));
-    let cursor: ReadRow | undefined;
+    const plan = listPlan(this.tables, config, options);
+    let remaining = plan.total;
+    let cursor: ListCursor | undefined;
     while (remaining > 0) {
       const pageSize = Math.min(this.options.listPageSize, remaining);
-      const pageParams = [...params];
-      const pageWhere = [...where];
-      if (cursor) {
-        // Keyset paging: each page starts strictly after the last row of the previous one.
-        if (singleChain) {
-          pageParams.push(cursor.checkpoint_id);
-          pageWhere.push(`checkpoint_id < $${pageParams.length}`);
-        } else {
-          pageParams.push(cursor.checkpoint_id, cursor.thread_id, cursor.checkpoint_ns);
-          const n = pageParams.length;
-          pageWhere.push(
-            `(checkpoint_id, thread_id, checkpoint_ns) < ($${n - 2}, $${n - 1}, $${n})`,
-          );
-        }
-      }
-      const order = singleChain
-        ? "checkpoint_id DESC"
-        : "checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC";
-      const cp = `SELECT ${CP_COLUMNS} FROM ${this.tables.checkpoints}
-        ${pageWhere.length ? `WHERE ${pageWhere.join(" AND ")}` : ""} ORDER BY ${order} LIMIT ${pageSize}`;
-      const { tuples, last } = await this.readPage("list()", cp, order, pageParams);
+      const { sql, params } = plan.page(cursor, pageSize);
+      const { tuples, last } = await this.readPage("list()", sql, plan.order, params);
       for (const tuple of tuples) yield tuple;
       if (tuples.length < pageSize || !last) return;
       remaining -= tuples.length;
@@ -384,10 +302,39 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     params: readonly unknown[] = [],
     options?: QueryOptions,
   ): Promise<R[]> {
+    const started = this.listeners.length > 0 ? performance.now() : 0;
     try {
-      return (await this.db.query<R>(sql, params, options)).rows;
+      const { rows } = await this.db.query<R>(sql, params, options);
+      if (started) this.emit(what, started, true);
+      return rows;
     } catch (error) {
-      throw wrapDbError(error, what);
+      const wrapped = wrapDbError(error, what);
+      if (started) this.emit(what, started, false, wrapped);
+      throw wrapped;
+    }
+  }
+
+  /** Calls `listener` after every statement, with its duration; returns the unsubscribe function. */
+  onOperation(listener: OperationListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  private emit(what: string, started: number, ok: boolean, error?: unknown) {
+    const event: OperationEvent = {
+      operation: what.replace(/\(\)$/, ""),
+      durationMs: performance.now() - started,
+      ok,
+      error,
+    };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a broken metrics listener must never fail a checkpoint write
+      }
     }
   }
 
@@ -439,19 +386,4 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
         "Stop this run; the thread's new owner continues it.",
     );
   }
-}
-
-/** Text key columns cannot hold NUL; say so instead of failing inside the driver. */
-function checkTextKey(name: string, value: unknown, allowEmpty = false): string {
-  if (value === undefined || value === null || (!allowEmpty && value === "")) {
-    throw new CheckpointerError("INVALID_ARGUMENT", `Missing ${name} in config.configurable.`);
-  }
-  const text = String(value);
-  if (text.includes("\u0000")) {
-    throw new CheckpointerError(
-      "INVALID_ARGUMENT",
-      `${name} must not contain NUL (\\u0000) characters.`,
-    );
-  }
-  return text;
 }

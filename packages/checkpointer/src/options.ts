@@ -1,0 +1,68 @@
+import { CheckpointerError } from "./errors.js";
+
+export interface PostgresCheckpointerOptions {
+  /** Schema holding the tables, in the official `"schema".table` layout. @default "public" */
+  schema?: string;
+  /** Let setup() run `CREATE SCHEMA IF NOT EXISTS`; turn off where the role may not create schemas. @default true */
+  createSchema?: boolean;
+  /** End a pool (or PGlite instance) that the caller passed in when end() is called. @default false */
+  endPool?: boolean;
+  /** Rows fetched per round trip by list(), which streams. @default 100 */
+  listPageSize?: number;
+}
+
+export interface ResolvedOptions {
+  schema: string;
+  createSchema: boolean;
+  endPool: boolean;
+  listPageSize: number;
+}
+
+export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedOptions {
+  const listPageSize = options?.listPageSize ?? 100;
+  if (!Number.isInteger(listPageSize) || listPageSize < 1) {
+    throw new CheckpointerError(
+      "INVALID_CONFIG",
+      `listPageSize must be a positive integer, got ${listPageSize}.`,
+    );
+  }
+  return {
+    schema: options?.schema ?? "public",
+    createSchema: options?.createSchema ?? true,
+    endPool: options?.endPool ?? false,
+    listPageSize,
+  };
+}
+
+/** A lease a durable run holds on a thread; writes carrying a stale fence are rejected. */
+export interface WriteLease {
+  fence: number | string;
+  /** How far each write pushes the lease out. */
+  leaseSeconds: number;
+}
+
+/** One statement the checkpointer ran: for metrics (see `onOperation`). */
+export interface OperationEvent {
+  /** "put", "putWrites", "getTuple", "list", "getDeltaChannelHistory", "prune", … */
+  operation: string;
+  durationMs: number;
+  ok: boolean;
+  error?: unknown;
+}
+
+export type OperationListener = (event: OperationEvent) => void;
+
+/** Text key columns cannot hold NUL; say so instead of failing inside the driver. */
+export function checkTextKey(name: string, value: unknown, allowEmpty = false): string {
+  if (value === undefined || value === null || (!allowEmpty && value === "")) {
+    throw new CheckpointerError("INVALID_ARGUMENT", `Missing ${name} in config.configurable.`);
+  }
+  const text = String(value);
+  if (text.includes("\u0000")) {
+    throw new CheckpointerError(
+      "INVALID_ARGUMENT",
+      `${name} must not contain NUL (\\u0000) characters.`,
+    );
+  }
+  return text;
+}
