@@ -113,7 +113,8 @@ export function describeConformance(name: string, options: ConformanceOptions): 
       expect(read.content).toBeInstanceOf(Uint8Array);
       expect([...(read.content as Uint8Array)]).toEqual([...data]);
       const raw = await backend.readRaw(file);
-      expect([...(raw.data?.content as Uint8Array)]).toEqual([...data]);
+      expect(raw.data?.content).toBeInstanceOf(Uint8Array);
+      expect([...(raw.data!.content as Uint8Array)]).toEqual([...data]);
       const [download] = await backend.downloadFiles!([file]);
       expect([...(download!.content ?? [])]).toEqual([...data]);
       const listing = await backend.ls(file.slice(0, file.lastIndexOf("/")));

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { sleep } from "../async.js";
 import { CompositeBackendError } from "../errors.js";
@@ -53,6 +54,7 @@ function sameVersion(a: FileVersion, b: FileVersion): boolean {
  * Per-file writer lock: a `.name.agentstate-lock` file created with O_EXCL (atomic on local file
  * systems and NFSv3+), so writers in other processes and on other hosts sharing the mount
  * serialise too. Writers in this instance queue in memory first instead of polling the file.
+ * The lock records its owner (pid, host) so one left by a crashed process is broken at once.
  */
 export class FileLocks {
   readonly #queues = new Map<string, Promise<void>>();
@@ -86,30 +88,65 @@ export class FileLocks {
   }
 
   async #lockFile(lockPath: string, vpath: string): Promise<void> {
-    const { fs, lockTimeoutMs, staleLockMs } = this.options;
+    const { fs, lockTimeoutMs } = this.options;
     const started = Date.now();
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       try {
         const handle = await fs.open(lockPath, CREATE_EXCLUSIVE, 0o600);
-        await handle.close();
+        try {
+          await handle.writeFile(OWNER);
+        } finally {
+          await handle.close();
+        }
         return;
       } catch (error) {
         if (errnoOf(error) !== "EEXIST") throw error;
       }
-      const held = await fs.stat(lockPath).catch(() => undefined);
-      if (held && Date.now() - held.mtimeMs > staleLockMs) {
-        // Left behind by a writer that crashed; a live writer holds its lock for milliseconds.
+      if (await this.#abandoned(lockPath)) {
         await fs.unlink(lockPath).catch(() => undefined);
         continue;
       }
       if (Date.now() - started > lockTimeoutMs) {
-        throw new CompositeBackendError(
-          "conflict",
-          `'${vpath}' is locked by another writer; try again`,
-        );
+        throw new CompositeBackendError("conflict", `'${vpath}' is locked by another writer; try again`);
       }
       await sleep(wait);
     }
+  }
+
+  /**
+   * A lock whose owner is gone: a dead process on this host (known at once), or, for owners on
+   * other hosts, a lock older than staleLockMs (a live writer holds it for milliseconds).
+   */
+  async #abandoned(lockPath: string): Promise<boolean> {
+    const { fs, staleLockMs } = this.options;
+    let owner: { pid?: number; host?: string } = {};
+    let mtimeMs: number;
+    try {
+      const handle = await fs.open(lockPath, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        mtimeMs = (await handle.stat()).mtimeMs;
+        owner = JSON.parse(await handle.readFile("utf8"));
+      } catch {
+        mtimeMs ??= Date.now(); // still being written by its owner
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return false; // released meanwhile: just retry
+    }
+    if (owner.host === hostname() && typeof owner.pid === "number" && !processAlive(owner.pid)) return true;
+    return Date.now() - mtimeMs > staleLockMs;
+  }
+}
+
+const OWNER = JSON.stringify({ pid: process.pid, host: hostname() });
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoOf(error) === "EPERM"; // exists, owned by someone else
   }
 }
 
