@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+/** Benches create and drop schemas, so they only ever talk to a server on this machine. */
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+
+export function databaseUrl(): string {
+  const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch (cause) {
+    throw new Error("DATABASE_URL must be a postgres:// URL for the benches.", { cause });
+  }
+  if (!LOOPBACK.has(host)) {
+    throw new Error(
+      `The benches only run against a loopback Postgres (127.0.0.1, localhost, ::1); DATABASE_URL points at "${host}".`,
+    );
+  }
+  return url;
+}
+
+/** A schema name no other run or saver uses: `bench_<label>_<pid>_<random>`. */
+export function freshSchema(label: string): string {
+  return `bench_${label}_${process.pid}_${randomBytes(3).toString("hex")}`;
+}
+
+export function newPool(max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl(), max });
+  // An idle client dropped by the server emits 'error'; unhandled it would end the bench.
+  pool.on("error", () => {});
+  return pool;
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Counts the statements a pool sends (through pool.query and through checked-out clients). */
+export class StatementCounter {
+  count = 0;
+  constructor(pool: pg.Pool) {
+    pool.on("connect", (client) => {
+      const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        this.count += 1;
+        return original(...args);
+      };
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { loadavg } from "node:os";
+import { performance } from "node:perf_hooks";
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Milliseconds `fn` takes. */
+export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/**
+ * Median milliseconds of several calls of each function, run interleaved (a, b, a, b, …) so a
+ * change in machine load hits every candidate alike; `warmup` untimed rounds first.
+ */
+export async function interleavedMedians(
+  fns: ReadonlyArray<() => Promise<unknown>>,
+  { warmup, reps }: { warmup: number; reps: number },
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i += 1) for (const fn of fns) await fn();
+  const samples: number[][] = fns.map(() => []);
+  for (let i = 0; i < reps; i += 1) {
+    for (let j = 0; j < fns.length; j += 1) {
+      // Rotate the order each round so no candidate always runs right after the same one.
+      const k = (i + j) % fns.length;
+      samples[k]!.push(await timeMs(fns[k]!));
+    }
+  }
+  return samples.map(median);
+}
+
+export function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" / ");
+}
+
+/**
+ * Waits (up to `maxWaitMs`) for the 1-minute load average to drop under `threshold`, so the
+ * final numbers are not taken while other work saturates the machine. Returns the load seen.
+ */
+export async function waitForQuietMachine(threshold: number, maxWaitMs: number): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  let load = loadavg()[0]!;
+  while (load >= threshold && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    load = loadavg()[0]!;
+  }
+  return load;
+}
