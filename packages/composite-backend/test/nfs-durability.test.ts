@@ -17,7 +17,8 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const sidecars = async (dir: string) => (await readdir(dir)).filter((name) => name.includes(".agentstate-"));
+const sidecars = async (dir: string) =>
+  (await readdir(dir)).filter((name) => name.includes(".agentstate-"));
 
 describe("NFSBackend writes are atomic", () => {
   it("keeps the old content when a write fails halfway (disk full), and cleans up its temp file", async () => {
@@ -58,7 +59,9 @@ describe("NFSBackend writes are atomic", () => {
       expect(content.length).toBe(size);
       expect(content === "A".repeat(size) || content === "B".repeat(size)).toBe(true);
       // A killed writer may leave its temp file; it is hidden from the agent.
-      const listed = (await new NFSBackend({ rootDir: root }).ls("/")).files?.map((info) => info.path);
+      const listed = (await new NFSBackend({ rootDir: root }).ls("/")).files?.map(
+        (info) => info.path,
+      );
       expect(listed).toEqual(["/victim.txt"]);
     }
   });
@@ -112,7 +115,9 @@ describe("NFSBackend errno handling", () => {
       }),
     });
     expect((await backend.read("/locked.txt")).error).toBe("Permission denied for '/locked.txt'");
-    expect(await backend.downloadFiles(["/locked.txt"])).toEqual([{ path: "/locked.txt", content: null, error: "permission_denied" }]);
+    expect(await backend.downloadFiles(["/locked.txt"])).toEqual([
+      { path: "/locked.txt", content: null, error: "permission_denied" },
+    ]);
   });
 
   it("reports a missing mount point instead of creating it", async () => {
@@ -128,7 +133,9 @@ describe("NFSBackend errno handling", () => {
     const lock = join(root, ".f.txt.agentstate-lock");
     await writeFile(lock, "");
     const backend = new NFSBackend({ rootDir: root, lockTimeoutMs: 150, staleLockMs: 10_000 });
-    expect((await backend.write("/f.txt", "v2")).error).toBe("'/f.txt' is locked by another writer; try again");
+    expect((await backend.write("/f.txt", "v2")).error).toBe(
+      "'/f.txt' is locked by another writer; try again",
+    );
     expect(await readFile(join(root, "f.txt"), "utf8")).toBe("v1");
     const old = new Date(Date.now() - 60_000);
     await utimes(lock, old, old);
@@ -140,7 +147,10 @@ describe("NFSBackend errno handling", () => {
   it("breaks at once a fresh lock whose owner process on this host is dead", async () => {
     const child = spawn(process.execPath, ["-e", "0"]);
     await new Promise((resolve) => child.once("exit", resolve));
-    await writeFile(join(root, ".g.txt.agentstate-lock"), JSON.stringify({ pid: child.pid, host: hostname() }));
+    await writeFile(
+      join(root, ".g.txt.agentstate-lock"),
+      JSON.stringify({ pid: child.pid, host: hostname() }),
+    );
     const backend = new NFSBackend({ rootDir: root, lockTimeoutMs: 100 });
     expect((await backend.write("/g.txt", "written")).error).toBeUndefined();
     expect(await readFile(join(root, "g.txt"), "utf8")).toBe("written");

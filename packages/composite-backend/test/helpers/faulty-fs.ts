@@ -1,5 +1,5 @@
-import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import * as fsp from "node:fs/promises";
 import type { NfsFileSystem } from "../../src/index.js";
 
 /** An errno error exactly as node:fs raises it (code + message), for fault injection. */
