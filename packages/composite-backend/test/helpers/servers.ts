@@ -5,13 +5,13 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { S3Client } from "@aws-sdk/client-s3";
 import {
   BlobServiceClient,
   type ContainerClient,
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
-import S3rver from "s3rver";
 
 /** Everything here listens on, and talks to, loopback only. */
 const LOOPBACK = "127.0.0.1";
@@ -27,14 +27,11 @@ export interface S3Server {
 
 export async function startS3rver(bucket = "agentstate-test"): Promise<S3Server> {
   const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
-  const server = new S3rver({
-    address: LOOPBACK,
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
+  const runner = fileURLToPath(new URL("./workers/s3rver-server.mjs", import.meta.url));
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", runner, directory, bucket], {
+    stdio: ["ignore", "pipe", "pipe"],
   });
-  const { port } = await server.run();
+  const port = await waitForPort(child, /listening (\d+)/, "s3rver");
   const endpoint = `http://${LOOPBACK}:${port}`;
   const clients: S3Client[] = [];
   return {
@@ -53,10 +50,39 @@ export async function startS3rver(bucket = "agentstate-test"): Promise<S3Server>
     },
     async stop() {
       for (const client of clients) client.destroy();
-      await server.close();
+      await stopChild(child);
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves with the port a freshly spawned server prints once it listens. */
+function waitForPort(child: ChildProcess, pattern: RegExp, name: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = pattern.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}):\n${output}`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
 }
 
 /** Azurite's published development account (not a secret). */
@@ -95,24 +121,7 @@ export async function startAzurite(): Promise<AzuriteServer> {
     // In-memory persistence writes nothing, but a scratch cwd keeps any stray file out of the repo.
     { stdio: ["ignore", "pipe", "pipe"], cwd: location },
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Azurite exited (${code}):\n${output}`));
-    });
-  });
+  const port = await waitForPort(child, /listens on http:\/\/127\.0\.0\.1:(\d+)/, "Azurite");
   const base = `http://${LOOPBACK}:${port}`;
   const credential = new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY);
   const serviceUrl = (endpoint = base) => `${endpoint}/${AZURITE_ACCOUNT}`;
@@ -129,9 +138,7 @@ export async function startAzurite(): Promise<AzuriteServer> {
       return container;
     },
     async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
+      await stopChild(child);
       await rm(location, { recursive: true, force: true });
     },
   };
