@@ -18,7 +18,11 @@ afterAll(async () => {
 
 const limits = { maxListEntries: 10, maxGlobResults: 5 };
 const cases: Array<{ name: string; make: () => BackendProtocolV2 }> = [
-  { name: "NFSBackend", make: () => new NFSBackend({ rootDir: root, ...limits, maxGrepFiles: 4, maxWalkEntries: 1_000 }) },
+  {
+    name: "NFSBackend",
+    make: () =>
+      new NFSBackend({ rootDir: root, ...limits, maxGrepFiles: 4, maxWalkEntries: 1_000 }),
+  },
   {
     name: "BlobBackend (S3, paged listings)",
     make: () =>
@@ -34,12 +38,15 @@ describe.each(cases)("$name keeps listings and searches bounded", ({ make }) => 
   let backend: BackendProtocolV2;
   beforeAll(async () => {
     backend = make();
-    for (let i = 0; i < 30; i++) await backend.write(`/many/f${String(i).padStart(2, "0")}.txt`, `match ${i}\n`);
+    for (let i = 0; i < 30; i++)
+      await backend.write(`/many/f${String(i).padStart(2, "0")}.txt`, `match ${i}\n`);
   });
 
   it("ls returns the first maxListEntries entries and says the listing is partial", async () => {
     const listing = await backend.ls("/many");
-    expect(listing.files?.map((info) => info.path)).toEqual(Array.from({ length: 10 }, (_, i) => `/many/f${String(i).padStart(2, "0")}.txt`));
+    expect(listing.files?.map((info) => info.path)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `/many/f${String(i).padStart(2, "0")}.txt`),
+    );
     expect(listing.error).toMatch(/only the first 10 are listed/);
   });
 
@@ -51,7 +58,12 @@ describe.each(cases)("$name keeps listings and searches bounded", ({ make }) => 
 
   it("grep reads at most its file/object budget and flags truncation", async () => {
     const result = await backend.grep("match", "/many");
-    expect(result.matches?.map((m) => m.path)).toEqual(["/many/f00.txt", "/many/f01.txt", "/many/f02.txt", "/many/f03.txt"]);
+    expect(result.matches?.map((m) => m.path)).toEqual([
+      "/many/f00.txt",
+      "/many/f01.txt",
+      "/many/f02.txt",
+      "/many/f03.txt",
+    ]);
     expect(result.truncated).toBe(true);
   });
 });

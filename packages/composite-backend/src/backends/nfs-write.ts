@@ -107,7 +107,10 @@ export class FileLocks {
         continue;
       }
       if (Date.now() - started > lockTimeoutMs) {
-        throw new CompositeBackendError("conflict", `'${vpath}' is locked by another writer; try again`);
+        throw new CompositeBackendError(
+          "conflict",
+          `'${vpath}' is locked by another writer; try again`,
+        );
       }
       await sleep(wait);
     }
@@ -134,7 +137,8 @@ export class FileLocks {
     } catch {
       return false; // released meanwhile: just retry
     }
-    if (owner.host === hostname() && typeof owner.pid === "number" && !processAlive(owner.pid)) return true;
+    if (owner.host === hostname() && typeof owner.pid === "number" && !processAlive(owner.pid))
+      return true;
     return Date.now() - mtimeMs > staleLockMs;
   }
 }
