@@ -25,8 +25,9 @@ export interface PregelLike {
 export type RecoverableGraph =
   | PregelLike
   | {
-      graph: PregelLike;
-      stream(input: unknown, options?: Record<string, unknown>): Promise<AsyncIterable<unknown>>;
+      // Typed loosely: an agent's compiled graph carries generics PregelLike need not spell out.
+      graph: object;
+      stream(input: any, options?: any): Promise<AsyncIterable<unknown>>;
     };
 
 /** A graph resolved for recovery: the compiled graph, the thing to stream, and our checkpointer. */
@@ -83,9 +84,8 @@ export class GraphSet {
   readonly saver: PostgresCheckpointer;
 
   constructor(graphs: RecoverableGraph | Record<string, RecoverableGraph>) {
-    const isOne =
-      typeof (graphs as PregelLike).getState === "function" ||
-      typeof (graphs as { graph?: PregelLike }).graph?.getState === "function";
+    // A graph or agent streams; a map of graphs (even one keyed "graph") does not.
+    const isOne = typeof (graphs as PregelLike).stream === "function";
     const entries = isOne
       ? [["default", graphs as RecoverableGraph] as const]
       : Object.entries(graphs as Record<string, RecoverableGraph>);

@@ -6,6 +6,7 @@ import { buildAgent, closeEffects, ensureEffectsTable, normalize } from "./fixtu
 import {
   FIXTURES,
   postgresReachable,
+  runCli,
   spawnTs,
   testSaver,
   uniqueSchema,
@@ -81,8 +82,8 @@ describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
       { messages: [new HumanMessage("go")] },
       { configurable: { thread_id: reference } },
     );
-    const final = await agent.getState({ configurable: { thread_id: threadId } });
-    const expected = await agent.getState({ configurable: { thread_id: reference } });
+    const final = await agent.graph.getState({ configurable: { thread_id: threadId } });
+    const expected = await agent.graph.getState({ configurable: { thread_id: reference } });
     expect(normalize(final.values.messages as BaseMessage[])).toEqual(
       normalize(expected.values.messages as BaseMessage[]),
     );
@@ -92,5 +93,55 @@ describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
     expect(run).toMatchObject({ status: "completed", attempts: 0, owner: null, leaseUntil: null });
     expect(run?.headCheckpointId).toBe(final.config.configurable?.checkpoint_id);
     expect((await recoverStuckSession(threadId, agent)).status).toBe("not_stuck");
+  });
+
+  it("the CLI detects it (exit 2), recovers it (exit 0), and then has nothing to do", async () => {
+    const threadId = "crash-cli";
+    const fixture = JSON.stringify({ schema, hangOn: "t1-write" });
+    const child = spawnTs(RUN_AGENT, ["durable", threadId], {
+      AGENT_FIXTURE: fixture,
+      RECOVERY_OPTIONS: JSON.stringify({ leaseSeconds: 1, heartbeatMs: 300 }),
+    });
+    await waitFor(
+      async () => (await effects(threadId))["t1-write:started"] === 1,
+      "the slow tool to start in the child",
+    );
+    child.child.kill("SIGKILL");
+    await child.exited;
+    await new Promise((r) => setTimeout(r, 1500)); // the 1 s lease lapses
+
+    const cli = (...args: string[]) =>
+      runCli(["--schema", schema, "--graph", `${FIXTURES}/agent.ts:graph`, "--json", ...args], {
+        AGENT_FIXTURE: JSON.stringify({ schema }),
+      });
+    const stuck = await cli("stuck");
+    expect(stuck.code, stuck.output).toBe(2);
+    const found = JSON.parse(stuck.stdout).threads.find(
+      (t: { threadId: string }) => t.threadId === threadId,
+    );
+    expect(found).toMatchObject({ state: "crashed", canRecover: true, next: ["tools"] });
+    expect(found.pendingToolCalls.map((c: { id: string }) => c.id)).toEqual(["t1-write"]);
+
+    const dry = await cli("recover", "--all", "--dry-run");
+    expect(dry.code, dry.output).toBe(2);
+    expect(JSON.parse(dry.stdout).results).toEqual([
+      expect.objectContaining({ threadId, status: "would_resume" }),
+    ]);
+    expect((await readRun(env.saver, threadId))?.status).toBe("running"); // dry run changed nothing
+
+    const recovered = await cli("recover", threadId);
+    expect(recovered.code, recovered.output).toBe(0);
+    expect(JSON.parse(recovered.stdout).results).toEqual([
+      expect.objectContaining({ threadId, status: "resumed", outcome: "completed" }),
+    ]);
+    expect(await effects(threadId)).toEqual({
+      "t0-lookup:done": 1,
+      "t1-lookup:done": 1,
+      "t1-write:done": 1,
+      "t1-write:started": 2,
+    });
+    const again = await cli("recover", "--all");
+    expect(again.code, again.output).toBe(0);
+    expect((await cli("stuck")).code).toBe(0);
   });
 });
