@@ -28,6 +28,7 @@ export {
 } from "./options.js";
 export { outcomeUnknownMessage } from "./patch.js";
 export {
+  patchOrphanedToolCalls,
   type RecoverOptions,
   type RecoverResult,
   type RecoverStatus,

@@ -186,3 +186,20 @@ export async function recoverInspected(
     ...(error ? { error } : {}),
   });
 }
+
+/**
+ * Answers a thread's orphaned tool calls with "outcome unknown" error ToolMessages, so its next
+ * model call is valid. Refuses (returns 0) while a run holds the thread's lease. Recovery does
+ * this by itself before resuming; this is for completed or waiting threads.
+ */
+export async function patchOrphanedToolCalls(
+  threadId: string,
+  graph: RecoverableGraph,
+  options: RecoveryOptions & { asNode?: string } = {},
+): Promise<number> {
+  const handle = resolveGraph(graph);
+  const o = resolveRecoveryOptions(options);
+  const { report, snapshot, analysis } = await inspectThread(handle, threadId, o);
+  if (report.state === "running" || analysis.orphaned.length === 0) return 0;
+  return patchOrphans(handle, snapshot, analysis.orphaned, options.asNode);
+}

@@ -74,6 +74,7 @@ describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
       "t0-lookup:done": 1,
       "t1-lookup:done": 1,
       "t1-write:done": 1,
+      "t1-write:effect": 1,
       "t1-write:started": 2,
     });
 
@@ -138,6 +139,7 @@ describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
       "t0-lookup:done": 1,
       "t1-lookup:done": 1,
       "t1-write:done": 1,
+      "t1-write:effect": 1,
       "t1-write:started": 2,
     });
     const again = await cli("recover", "--all");
