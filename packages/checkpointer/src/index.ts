@@ -21,6 +21,12 @@ export {
   maskConnectionString,
   resolveDataDir,
 } from "./factory.js";
+export {
+  type CheckpointerMetrics,
+  createMetrics,
+  type MetricsOptions,
+  readGauges,
+} from "./metrics.js";
 export { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
 export { type CheckpointStats, getCheckpointStats } from "./ops/stats.js";
 export {

@@ -62,6 +62,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   readonly tables: Tables;
   private readonly leases = new Map<string, WriteLease>();
   private listeners: OperationListener[] = [];
+  private pruneListeners: Array<(result: PruneResult) => void> = [];
   private setupDone?: Promise<void>;
 
   constructor(
@@ -259,8 +260,18 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   }
 
   /** Retention: keep the newest N checkpoints per thread and/or drop threads idle since a date. */
-  prune(options: PruneOptions): Promise<PruneResult> {
-    return prune(this, options);
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    const result = await prune(this, options);
+    for (const listener of this.pruneListeners) listener(result);
+    return result;
+  }
+
+  /** Calls `listener` with the totals of every prune() this instance runs (for metrics). */
+  onPrune(listener: (result: PruneResult) => void): () => void {
+    this.pruneListeners.push(listener);
+    return () => {
+      this.pruneListeners = this.pruneListeners.filter((l) => l !== listener);
+    };
   }
 
   override async getDeltaChannelHistory(options: {
