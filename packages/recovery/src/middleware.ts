@@ -1,4 +1,5 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
+import type { AgentMiddleware } from "langchain";
 import type { ErrorKind } from "./classify.js";
 import { defaultErrorKind } from "./classify.js";
 import { type DurableConfig, streamDurably } from "./durable.js";
@@ -105,7 +106,7 @@ export interface ErrorRecoveryMiddlewareOptions {
  */
 export async function createErrorRecoveryMiddleware(
   options: ErrorRecoveryMiddlewareOptions = {},
-): Promise<unknown[]> {
+): Promise<AgentMiddleware[]> {
   const { modelRetryMiddleware, toolRetryMiddleware } = await import("langchain");
   const retryOn = options.retryOn ?? ((e: Error) => defaultErrorKind(e) === "transient");
   const common = {
