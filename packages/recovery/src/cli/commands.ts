@@ -86,7 +86,9 @@ const STUCK_HEADERS = [
 ];
 
 export function buildProgram(): Command {
+  // exitOverride before any subcommand exists, so they inherit it: main maps errors to exit codes.
   const program = new Command("agentstate")
+    .exitOverride()
     .description("Find LangGraph threads that stopped mid-run and resume them exactly once.")
     .option(
       "--database-url <url>",

@@ -4,7 +4,7 @@ import { buildProgram } from "./commands.js";
 import { EXIT, mask } from "./output.js";
 
 // A thin shell: parse flags, call the library, map the outcome to an exit code.
-const program = buildProgram().exitOverride();
+const program = buildProgram();
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
