@@ -22,9 +22,12 @@ let state: ReturnType<typeof stateBackendWithoutGraph>;
 let composite: CompositeBackend;
 
 beforeAll(async () => {
-  [projectsDir, docsDir, privateDir] = await Promise.all(
-    ["projects", "docs", "private"].map((name) => mkdtemp(join(tmpdir(), `agentstate-${name}-`))),
-  );
+  const made = (name: string) => mkdtemp(join(tmpdir(), `agentstate-${name}-`));
+  [projectsDir, docsDir, privateDir] = await Promise.all([
+    made("projects"),
+    made("docs"),
+    made("private"),
+  ]);
   state = stateBackendWithoutGraph();
   composite = new CompositeBackend(state, {
     "/projects/": new NFSBackend({ rootDir: projectsDir }),

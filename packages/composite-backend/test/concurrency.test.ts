@@ -82,10 +82,11 @@ describe("two agents editing one file on NFS", () => {
     const backend = new NFSBackend({
       rootDir: root,
       // Another agent rewrites the file right when this edit takes its write lock.
-      fs: faultyFs(async (path, flags) => {
-        if (path.endsWith("plan.md.agentstate-lock") && typeof flags === "number") {
-          await writeFile(join(root, "plan.md"), "step: review (other agent)\n");
-        }
+      fs: faultyFs({
+        onLink: async (path) => {
+          if (path.endsWith("plan.md.agentstate-lock"))
+            await writeFile(join(root, "plan.md"), "step: review (other agent)\n");
+        },
       }),
     });
     const result = await backend.edit("/plan.md", "draft", "final");

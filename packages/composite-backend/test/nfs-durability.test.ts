@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NFSBackend } from "../src/index.js";
-import { errnoError, faultyFs, halfWritingHandle } from "./helpers/faulty-fs.js";
+import { errnoError, faultyFs, halfWritingHandle, leftovers } from "./helpers/faulty-fs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 let root: string;
@@ -17,23 +17,19 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const sidecars = async (dir: string) =>
-  (await readdir(dir)).filter((name) => name.includes(".agentstate-"));
-
 describe("NFSBackend writes are atomic", () => {
   it("keeps the old content when a write fails halfway (disk full), and cleans up its temp file", async () => {
     await writeFile(join(root, "doc.md"), "old content\n");
     const backend = new NFSBackend({
       rootDir: root,
-      fs: faultyFs(
-        () => undefined,
-        (path, handle) => (path.endsWith(".agentstate-tmp") ? halfWritingHandle(handle) : handle),
-      ),
+      fs: faultyFs({
+        wrapHandle: (path, handle) => (path.endsWith(".tmp") ? halfWritingHandle(handle) : handle),
+      }),
     });
     const result = await backend.write("/doc.md", "new content that never fully lands\n");
     expect(result.error).toBe("No space left (or quota exceeded) writing '/doc.md'");
     expect(await readFile(join(root, "doc.md"), "utf8")).toBe("old content\n");
-    expect(await sidecars(root)).toEqual([]);
+    expect(await leftovers(root)).toEqual([]);
     const edit = await backend.edit("/doc.md", "old", "new");
     expect(edit.error).toMatch(/No space left/);
     expect(await readFile(join(root, "doc.md"), "utf8")).toBe("old content\n");
@@ -81,10 +77,12 @@ describe("NFSBackend errno handling", () => {
     const backend = new NFSBackend({
       rootDir: root,
       staleRetryDelayMs: 1,
-      fs: faultyFs((path) => {
-        if (!path.endsWith("flaky.txt")) return;
-        attempts.push(path);
-        if (stale-- > 0) throw errnoError("ESTALE");
+      fs: faultyFs({
+        onOpen: (path) => {
+          if (!path.endsWith("flaky.txt")) return;
+          attempts.push(path);
+          if (stale-- > 0) throw errnoError("ESTALE");
+        },
       }),
     });
     expect((await backend.read("/flaky.txt")).content).toBe("served\n");
@@ -97,8 +95,10 @@ describe("NFSBackend errno handling", () => {
       rootDir: root,
       staleRetries: 2,
       staleRetryDelayMs: 1,
-      fs: faultyFs((path) => {
-        if (path.endsWith("gone.txt")) throw errnoError("ESTALE");
+      fs: faultyFs({
+        onOpen: (path) => {
+          if (path.endsWith("gone.txt")) throw errnoError("ESTALE");
+        },
       }),
     });
     const { error } = await backend.read("/gone.txt");
@@ -110,8 +110,10 @@ describe("NFSBackend errno handling", () => {
     await writeFile(join(root, "locked.txt"), "x");
     const backend = new NFSBackend({
       rootDir: root,
-      fs: faultyFs((path) => {
-        if (path.endsWith("locked.txt")) throw errnoError("EACCES");
+      fs: faultyFs({
+        onOpen: (path) => {
+          if (path.endsWith("locked.txt")) throw errnoError("EACCES");
+        },
       }),
     });
     expect((await backend.read("/locked.txt")).error).toBe("Permission denied for '/locked.txt'");
@@ -141,7 +143,7 @@ describe("NFSBackend errno handling", () => {
     await utimes(lock, old, old);
     expect((await backend.write("/f.txt", "v3")).error).toBeUndefined();
     expect(await readFile(join(root, "f.txt"), "utf8")).toBe("v3");
-    expect(await sidecars(root)).toEqual([]);
+    expect(await leftovers(root)).toEqual([]);
   });
 
   it("breaks at once a fresh lock whose owner process on this host is dead", async () => {

@@ -1,25 +1,16 @@
-import { createHash, randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { sleep } from "../async.js";
 import { CompositeBackendError } from "../errors.js";
-import { errnoOf } from "./nfs-fs.js";
+import { type Confinement, errnoOf } from "./nfs-fs.js";
 import type { ResolvedNfsOptions } from "./nfs-options.js";
+import { lockPathFor, type TempArea } from "./nfs-temp.js";
 
 const CREATE_EXCLUSIVE =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
-
-/** Names of our sidecar files; long names are hashed so the sidecar still fits NAME_MAX. */
-function sidecarName(name: string, kind: "lock" | "tmp"): string {
-  const stem =
-    Buffer.byteLength(name) <= 200
-      ? name
-      : createHash("sha256").update(name).digest("hex").slice(0, 24);
-  const nonce = kind === "tmp" ? `.${randomBytes(6).toString("hex")}` : "";
-  return `.${stem}${nonce}.agentstate-${kind}`;
-}
+const OWNER = JSON.stringify({ pid: process.pid, host: hostname() });
 
 /** What an edit saw when it read the file; the commit only happens if the file still matches. */
 export interface FileVersion {
@@ -50,33 +41,43 @@ function sameVersion(a: FileVersion, b: FileVersion): boolean {
   );
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoOf(error) === "EPERM"; // exists, owned by someone else
+  }
+}
+
 /**
- * Per-file writer lock: a `.name.agentstate-lock` file created with O_EXCL (atomic on local file
- * systems and NFSv3+), so writers in other processes and on other hosts sharing the mount
- * serialise too. Writers in this instance queue in memory first instead of polling the file.
- * The lock records its owner (pid, host) so one left by a crashed process is broken at once.
+ * Per-file writer lock: `.name.agentstate-lock` next to the file, so every process and host
+ * sharing the mount agrees on it whatever path it mounts the share at. Taking it is one
+ * link(2) of this instance's owner file (atomic on local file systems and NFS, and cheaper
+ * than creating a file); the link carries the owner's pid and host, so a lock left by a
+ * crashed process on this host is broken at once. Writers in one instance queue in memory.
  */
 export class FileLocks {
   readonly #queues = new Map<string, Promise<void>>();
 
-  constructor(private readonly options: ResolvedNfsOptions) {}
+  constructor(
+    private readonly options: ResolvedNfsOptions,
+    private readonly temp: TempArea,
+  ) {}
 
   async acquire(target: string, vpath: string): Promise<() => Promise<void>> {
     const previous = this.#queues.get(target) ?? Promise.resolve();
     let releaseLocal!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      releaseLocal = resolve;
-    });
-    const tail = previous.then(() => mine);
+    const tail = previous.then(() => new Promise<void>((resolve) => (releaseLocal = resolve)));
     this.#queues.set(target, tail);
+    await previous;
     const releaseQueue = () => {
       releaseLocal();
       if (this.#queues.get(target) === tail) this.#queues.delete(target);
     };
-    await previous;
     try {
-      const lockPath = join(dirname(target), sidecarName(basename(target), "lock"));
-      await this.#lockFile(lockPath, vpath);
+      const lockPath = lockPathFor(target);
+      await this.#take(lockPath, vpath);
       return async () => {
         await this.options.fs.unlink(lockPath).catch(() => undefined);
         releaseQueue();
@@ -87,32 +88,60 @@ export class FileLocks {
     }
   }
 
-  async #lockFile(lockPath: string, vpath: string): Promise<void> {
-    const { fs, lockTimeoutMs } = this.options;
+  async #take(lockPath: string, vpath: string): Promise<void> {
     const started = Date.now();
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
-      try {
-        const handle = await fs.open(lockPath, CREATE_EXCLUSIVE, 0o600);
-        try {
-          await handle.writeFile(OWNER);
-        } finally {
-          await handle.close();
-        }
-        return;
-      } catch (error) {
-        if (errnoOf(error) !== "EEXIST") throw error;
-      }
+      if (await this.#tryLink(lockPath)) return;
       if (await this.#abandoned(lockPath)) {
-        await fs.unlink(lockPath).catch(() => undefined);
+        await this.options.fs.unlink(lockPath).catch(() => undefined);
         continue;
       }
-      if (Date.now() - started > lockTimeoutMs) {
+      if (Date.now() - started > this.options.lockTimeoutMs) {
         throw new CompositeBackendError(
           "conflict",
           `'${vpath}' is locked by another writer; try again`,
         );
       }
       await sleep(wait);
+    }
+  }
+
+  async #tryLink(lockPath: string): Promise<boolean> {
+    const { fs } = this.options;
+    const owner = await this.temp.ownerFile();
+    try {
+      await fs.link(owner, lockPath);
+      return true;
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === "EEXIST") {
+        // NFS may replay a link whose reply was lost and answer EEXIST although it worked.
+        const [mine, held] = await Promise.all([
+          fs.stat(owner),
+          fs.stat(lockPath).catch(() => undefined),
+        ]);
+        return held !== undefined && held.ino === mine.ino && held.dev === mine.dev;
+      }
+      if (code === "ENOENT" && !(await fs.stat(owner).catch(() => undefined))) {
+        this.temp.forgetOwner(); // swept away: make a new one and retry
+        return this.#tryLink(lockPath);
+      }
+      if (code !== "EXDEV" && code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP")
+        throw error;
+    }
+    // The file lives on another file system than the root (a nested mount), or hard links are
+    // not supported: fall back to creating the lock file exclusively.
+    try {
+      const handle = await fs.open(lockPath, CREATE_EXCLUSIVE, 0o600);
+      try {
+        await handle.writeFile(OWNER);
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (error) {
+      if (errnoOf(error) === "EEXIST") return false;
+      throw error;
     }
   }
 
@@ -123,14 +152,14 @@ export class FileLocks {
   async #abandoned(lockPath: string): Promise<boolean> {
     const { fs, staleLockMs } = this.options;
     let owner: { pid?: number; host?: string } = {};
-    let mtimeMs: number;
+    let mtimeMs = Date.now();
     try {
       const handle = await fs.open(lockPath, constants.O_RDONLY | constants.O_NONBLOCK);
       try {
         mtimeMs = (await handle.stat()).mtimeMs;
         owner = JSON.parse(await handle.readFile("utf8"));
       } catch {
-        mtimeMs ??= Date.now(); // still being written by its owner
+        // Empty or half-written: judged by age alone.
       } finally {
         await handle.close();
       }
@@ -143,66 +172,77 @@ export class FileLocks {
   }
 }
 
-const OWNER = JSON.stringify({ pid: process.pid, host: hostname() });
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoOf(error) === "EPERM"; // exists, owned by someone else
-  }
+export interface ReplaceTarget {
+  /** Real directory (already checked to be inside the root) and file name to replace. */
+  dir: string;
+  name: string;
+  /** Mode the file must end up with. */
+  mode: number;
 }
 
 export interface ReplaceOptions {
-  mode: number;
+  /** Resolved while the new bytes are being written; nothing is created under it before. */
+  target: Promise<ReplaceTarget>;
+  data: Uint8Array;
+  /** Mode the temp file is created with; corrected before the rename if the target differs. */
+  initialMode: number;
   /** For edits: commit only if the file is still the version that was read. */
   expect?: FileVersion;
+  vpath: string;
 }
 
 /**
- * Replaces `realDir/name` atomically: the bytes go to a temp file in the same directory, are
- * fsynced, and are renamed over the target under the writer lock. Readers see the old file or
- * the new one, never a mix, and a crash leaves at worst an orphaned temp file (hidden).
+ * Replaces a file atomically and durably: the bytes go to a temp file in the root's private
+ * temp area, are fsynced, and are renamed over the target under the writer lock, then the
+ * directory is fsynced. Readers see the old file or the new one, never a mix; a crash leaves at
+ * worst an orphaned temp file in the (hidden) temp area. Finding and checking the target, taking
+ * the lock and writing the bytes overlap.
  */
 export async function atomicReplace(
   options: ResolvedNfsOptions,
+  jail: Confinement,
+  temp: TempArea,
   locks: FileLocks,
-  realDir: string,
-  name: string,
-  data: Uint8Array,
   replace: ReplaceOptions,
-  vpath: string,
 ): Promise<void> {
   const { fs } = options;
-  const target = join(realDir, name);
-  const tmpPath = join(realDir, sidecarName(name, "tmp"));
-  // The lock is taken while the temp file is written: the wait overlaps the I/O.
-  const locked = locks.acquire(target, vpath);
+  const { vpath } = replace;
+  const locked = replace.target.then((target) =>
+    locks.acquire(join(target.dir, target.name), vpath),
+  );
   locked.catch(() => undefined); // awaited below; this only keeps an early rejection from being "unhandled"
+  let tmpPath: string | undefined;
   let release: (() => Promise<void>) | undefined;
   try {
-    const handle = await fs.open(tmpPath, CREATE_EXCLUSIVE, replace.mode);
+    tmpPath = await temp.writeTemp(replace.data, replace.initialMode);
+    const [target, releaseLock] = await Promise.all([replace.target, locked]);
+    release = releaseLock;
+    if (target.mode !== replace.initialMode) await fs.chmod(tmpPath, target.mode);
+    const destination = join(target.dir, target.name);
+    if (replace.expect) await assertUnchanged(options, destination, replace.expect, vpath);
     try {
-      await handle.writeFile(data);
-      if (options.fsync) await handle.sync();
-    } finally {
-      await handle.close();
+      await fs.rename(tmpPath, destination);
+    } catch (error) {
+      if (errnoOf(error) !== "EXDEV") throw error;
+      // The target is on another file system (a nested mount): stage next to it instead.
+      await fs.unlink(tmpPath).catch(() => undefined);
+      await jail.assertInside(await fs.realpath(target.dir), vpath);
+      tmpPath = await temp.writeTempIn(target.dir, target.name, replace.data, target.mode);
+      await fs.rename(tmpPath, destination);
     }
-    release = await locked;
-    if (replace.expect) await assertUnchanged(options, target, replace.expect, vpath);
-    await fs.rename(tmpPath, target);
-    if (options.fsync) await syncDirectory(options, realDir);
+    tmpPath = undefined;
+    const unlocking = release();
+    release = undefined;
+    await Promise.all([options.fsync ? syncDirectory(options, target.dir) : undefined, unlocking]);
   } catch (error) {
-    await fs.unlink(tmpPath).catch(() => undefined);
-    if (!release)
+    if (tmpPath) await fs.unlink(tmpPath).catch(() => undefined);
+    if (release) await release();
+    else
       await locked.then(
         (late) => late(),
         () => undefined,
       );
     throw error;
-  } finally {
-    await release?.();
   }
 }
 

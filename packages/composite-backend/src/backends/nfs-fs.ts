@@ -1,4 +1,4 @@
-import type { BigIntStats } from "node:fs";
+import type { BigIntStats, Stats } from "node:fs";
 import { constants, existsSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
@@ -100,11 +100,11 @@ export async function retryStale<T>(
   }
 }
 
-export interface OpenedFile {
+export interface OpenedFile<S extends Stats | BigIntStats = Stats> {
   handle: FileHandle;
   /** Real host path of the opened file (inside the root by construction). */
   real: string;
-  stat: BigIntStats;
+  stat: S;
 }
 
 /** Keeps every host path the backend touches inside the real root directory. */
@@ -156,13 +156,20 @@ export class Confinement {
    * Opens a regular file for reading. With /proc the descriptor's real path is checked after
    * open (concurrently with fstat); data is only read once the check has passed.
    */
-  async openFile(host: string, vpath: string): Promise<OpenedFile> {
+  openFile(host: string, vpath: string): Promise<OpenedFile<Stats>>;
+  /** With `bigint`, the stat carries nanosecond times (for edit's version check). */
+  openFile(host: string, vpath: string, bigint: true): Promise<OpenedFile<BigIntStats>>;
+  async openFile(
+    host: string,
+    vpath: string,
+    bigint = false,
+  ): Promise<OpenedFile<Stats | BigIntStats>> {
     const { fs } = this.options;
     const target = HAS_PROC_FD ? host : await this.realInside(host, vpath);
     const handle = await fs.open(target, READ_FLAGS);
     try {
       const [stat, real] = await Promise.all([
-        handle.stat({ bigint: true }),
+        bigint ? handle.stat({ bigint: true }) : handle.stat(),
         HAS_PROC_FD ? fs.readlink(`/proc/self/fd/${handle.fd}`) : Promise.resolve(target),
       ]);
       await this.assertInside(real, vpath);
@@ -206,7 +213,7 @@ export class Confinement {
 
 /** Reads an opened file whole, refusing files over `maxBytes`. */
 export async function readWhole(
-  opened: OpenedFile,
+  opened: OpenedFile<Stats | BigIntStats>,
   vpath: string,
   maxBytes: number,
 ): Promise<Uint8Array> {

@@ -10,11 +10,12 @@ export type NfsFileSystem = Pick<
   | "realpath"
   | "readlink"
   | "readdir"
-  | "opendir"
   | "mkdir"
   | "rename"
   | "unlink"
   | "rm"
+  | "link"
+  | "chmod"
 >;
 
 export interface NFSBackendOptions {

@@ -1,5 +1,5 @@
 import * as nodeFs from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import type {
   BackendProtocolV2,
   DeleteResult,
@@ -24,10 +24,8 @@ import {
   decodeBase64Content,
   decodeText,
   encodeText,
-  formatBytes,
   pageResult,
   paginateText,
-  replaceExact,
 } from "../text.js";
 import {
   Confinement,
@@ -45,7 +43,7 @@ import {
 } from "./nfs-options.js";
 import { globFiles, grepFiles } from "./nfs-search.js";
 import { streamLines } from "./nfs-walk.js";
-import { atomicReplace, FileLocks, versionOf } from "./nfs-write.js";
+import { NfsWriter } from "./nfs-writer.js";
 
 const errorResult = (error: CompositeBackendError) => ({ error: error.message });
 
@@ -57,12 +55,12 @@ const errorResult = (error: CompositeBackendError) => ({ error: error.message })
 export class NFSBackend implements BackendProtocolV2 {
   readonly #options: ResolvedNfsOptions;
   readonly #jail: Confinement;
-  readonly #locks: FileLocks;
+  readonly #writer: NfsWriter;
 
   constructor(options: NFSBackendOptions) {
     this.#options = resolveNfsOptions(options, nodeFs);
     this.#jail = new Confinement(this.#options);
-    this.#locks = new FileLocks(this.#options);
+    this.#writer = new NfsWriter(this.#options, this.#jail);
   }
 
   /** Parses the path, runs `op` with ESTALE retries and turns any failure into `onError`. */
@@ -73,6 +71,14 @@ export class NFSBackend implements BackendProtocolV2 {
   ): Promise<T> {
     const vp = parseVirtualPath(input);
     if (vp instanceof CompositeBackendError) return onError(vp);
+    if (vp.segments.some((segment) => INTERNAL_SUFFIX.test(segment))) {
+      return onError(
+        new CompositeBackendError(
+          "invalid_path",
+          `'${vp.path}': names ending in .agentstate-lock/-tmp are reserved`,
+        ),
+      );
+    }
     try {
       return await retryStale(this.#options, () => op(vp));
     } catch (error) {
@@ -208,61 +214,11 @@ export class NFSBackend implements BackendProtocolV2 {
           ? decodeBase64Content(content, vp.path)
           : encodeText(content);
         if (data instanceof CompositeBackendError) throw data;
-        await this.#writeBytes(vp, data);
+        await this.#writer.write(vp, data);
         return { path: vp.path, filesUpdate: null };
       },
       errorResult,
     );
-  }
-
-  async #writeBytes(vp: VirtualPath, data: Uint8Array): Promise<void> {
-    const { fs, maxWriteBytes, fileMode } = this.#options;
-    const name = vp.segments[vp.segments.length - 1];
-    if (name === undefined)
-      throw new CompositeBackendError("is_directory", "'/' is a directory, not a file");
-    if (INTERNAL_SUFFIX.test(name)) {
-      throw new CompositeBackendError(
-        "invalid_path",
-        `'${vp.path}': names ending in .agentstate-lock/-tmp are reserved`,
-      );
-    }
-    if (data.byteLength > maxWriteBytes) {
-      throw new CompositeBackendError(
-        "too_large",
-        `Content for '${vp.path}' is ${formatBytes(data.byteLength)}, over the ${formatBytes(maxWriteBytes)} write limit`,
-      );
-    }
-    const host = await this.#jail.hostPath(vp.segments);
-    const [dirCheck, existing] = await Promise.allSettled([
-      this.#jail.realInside(dirname(host), vp.path),
-      fs.lstat(host),
-    ]);
-    let realDir: string;
-    if (dirCheck.status === "fulfilled") realDir = dirCheck.value;
-    else if (errnoOf(dirCheck.reason) === "ENOENT")
-      realDir = await this.#jail.ensureDir(dirname(host), vp.path);
-    else throw dirCheck.reason;
-    let targetName = name;
-    let mode = fileMode;
-    if (existing.status === "fulfilled") {
-      let stat = existing.value;
-      if (stat.isSymbolicLink()) {
-        // Write through a link that stays inside the root, so the link keeps working.
-        const real = await this.#jail.realInside(host, vp.path).catch((error: unknown) => {
-          if (errnoOf(error) === "ENOENT") return undefined; // dangling: replace the link itself
-          throw error;
-        });
-        if (real !== undefined) {
-          stat = await fs.stat(real);
-          realDir = dirname(real);
-          targetName = basename(real);
-        }
-      }
-      if (stat.isDirectory())
-        throw new CompositeBackendError("is_directory", `'${vp.path}' is a directory, not a file`);
-      if (stat.isFile()) mode = stat.mode & 0o7777;
-    }
-    await atomicReplace(this.#options, this.#locks, realDir, targetName, data, { mode }, vp.path);
   }
 
   edit(
@@ -274,30 +230,8 @@ export class NFSBackend implements BackendProtocolV2 {
     return this.#run<EditResult>(
       filePath,
       async (vp) => {
-        if (isBinaryPath(vp.path)) {
-          throw new CompositeBackendError(
-            "invalid_content",
-            `Error: '${vp.path}' is a binary file and cannot be edited as text`,
-          );
-        }
-        const opened = await this.#open(vp);
-        let content: string;
-        try {
-          content = decodeText(await this.#readAll(opened, vp.path));
-        } finally {
-          await opened.handle.close();
-        }
-        const replaced = replaceExact(content, oldString, newString, replaceAll, vp.path);
+        const replaced = await this.#writer.edit(vp, oldString, newString, replaceAll);
         if (!replaced.ok) return { error: replaced.message };
-        await atomicReplace(
-          this.#options,
-          this.#locks,
-          dirname(opened.real),
-          basename(opened.real),
-          encodeText(replaced.content),
-          { mode: Number(opened.stat.mode) & 0o7777, expect: versionOf(opened.stat) },
-          vp.path,
-        );
         return { path: vp.path, filesUpdate: null, occurrences: replaced.occurrences };
       },
       errorResult,
@@ -329,21 +263,7 @@ export class NFSBackend implements BackendProtocolV2 {
     return this.#run<DeleteResult>(
       filePath,
       async (vp) => {
-        const { fs } = this.#options;
-        const host = await this.#jail.hostPath(vp.segments);
-        if (vp.segments.length === 0) {
-          // The root is the mount point itself: empty it, keep it.
-          const names = (await fs.readdir(host)).filter((name) => !INTERNAL_SUFFIX.test(name));
-          await mapLimit(names, 8, (name) =>
-            fs.rm(join(host, name), { recursive: true, force: true }),
-          );
-          return { path: vp.path, filesUpdate: null };
-        }
-        // The parent is resolved, the leaf is not: deleting a link removes the link only.
-        const target = join(await this.#jail.realInside(dirname(host), vp.path), basename(host));
-        const stat = await fs.lstat(target);
-        if (stat.isDirectory()) await fs.rm(target, { recursive: true });
-        else await fs.unlink(target);
+        await this.#writer.delete(vp);
         return { path: vp.path, filesUpdate: null };
       },
       errorResult,
@@ -355,7 +275,7 @@ export class NFSBackend implements BackendProtocolV2 {
       this.#run<FileUploadResponse>(
         path,
         async (vp) => {
-          await this.#writeBytes(vp, bytes);
+          await this.#writer.write(vp, bytes);
           return { path, error: null };
         },
         (error) => ({ path, error: toFileOperationError(error.code) }),

@@ -17,18 +17,40 @@ type OpenArgs = Parameters<typeof fsp.open>;
  * may throw, act (e.g. change the file, as another writer would) or wrap the handle. Files are
  * real; only the chosen fault is injected.
  */
-export function faultyFs(
-  onOpen: (path: string, flags: OpenArgs[1]) => Promise<void> | void,
-  wrapHandle?: (path: string, handle: FileHandle) => FileHandle,
-): NfsFileSystem {
+export function faultyFs(hooks: {
+  onOpen?: (path: string, flags: OpenArgs[1]) => Promise<void> | void;
+  /** Before link(existing, path): how the NFS backend takes a file's writer lock. */
+  onLink?: (path: string) => Promise<void> | void;
+  wrapHandle?: (path: string, handle: FileHandle) => FileHandle;
+}): NfsFileSystem {
   return {
     ...fsp,
     async open(path: OpenArgs[0], flags?: OpenArgs[1], mode?: OpenArgs[2]) {
-      await onOpen(String(path), flags);
+      await hooks.onOpen?.(String(path), flags);
       const handle = await fsp.open(path, flags, mode);
-      return wrapHandle ? wrapHandle(String(path), handle) : handle;
+      return hooks.wrapHandle ? hooks.wrapHandle(String(path), handle) : handle;
+    },
+    async link(existing: Parameters<typeof fsp.link>[0], path: Parameters<typeof fsp.link>[1]) {
+      await hooks.onLink?.(String(path));
+      return fsp.link(existing, path);
     },
   };
+}
+
+/** Lock files next to user files, and staged temp files, left in a root after operations. */
+export async function leftovers(root: string): Promise<string[]> {
+  const found: string[] = [];
+  // readdir's own recursion follows symlinked directories; this walk does not.
+  const walk = async (dir: string, prefix: string) => {
+    for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
+      const relative = `${prefix}${entry.name}`;
+      if (entry.isDirectory()) await walk(`${dir}/${entry.name}`, `${relative}/`);
+      else if (entry.name.endsWith(".agentstate-lock")) found.push(relative);
+      else if (prefix === ".agentstate-tmp/" && entry.name.endsWith(".tmp")) found.push(relative);
+    }
+  };
+  await walk(root, "");
+  return found;
 }
 
 /** A handle whose writeFile writes the first half of the data and then fails, like a full disk. */
