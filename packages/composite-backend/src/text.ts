@@ -17,10 +17,27 @@ export function paginateText(
   limit: number | undefined,
 ): ReadResult {
   const window = normalizeReadPagination(offset ?? 0, limit ?? DEFAULT_READ_LIMIT);
+  const whole = wholeFileWindow(content, window.offset, window.limit);
+  if (whole)
+    return whole.totalLines === 0 ? { content, mimeType } : { content, mimeType, ...whole };
   const lines = content.split("\n");
   const totalLines = lines[lines.length - 1] === "" ? lines.length - 1 : lines.length;
   const selected = lines.slice(window.offset, window.offset + window.limit);
   return pageResult(selected, totalLines, window.offset, window.limit, mimeType);
+}
+
+/**
+ * The common case, a file that fits one page from the top, answered by counting newlines
+ * instead of splitting and re-joining every line. Same result as the general path.
+ */
+function wholeFileWindow(content: string, offset: number, limit: number) {
+  if (offset !== 0 || limit === 0 || content === "") return undefined;
+  let pieces = 1;
+  for (let at = content.indexOf("\n"); at !== -1; at = content.indexOf("\n", at + 1)) {
+    if (++pieces > limit) return undefined;
+  }
+  const totalLines = content.endsWith("\n") ? pieces - 1 : pieces;
+  return { totalLines, startLine: 1, endLine: totalLines, nextOffset: undefined };
 }
 
 /** Builds the result for lines already selected (shared with the streaming reader). */

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NFSBackend } from "../src/index.js";
-import { errnoError, faultyFs, halfWritingHandle, leftovers } from "./helpers/faulty-fs.js";
+import { errnoError, faultyFs, leftovers } from "./helpers/faulty-fs.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 let root: string;
@@ -22,9 +22,7 @@ describe("NFSBackend writes are atomic", () => {
     await writeFile(join(root, "doc.md"), "old content\n");
     const backend = new NFSBackend({
       rootDir: root,
-      fs: faultyFs({
-        wrapHandle: (path, handle) => (path.endsWith(".tmp") ? halfWritingHandle(handle) : handle),
-      }),
+      fs: faultyFs({ diskFullFor: (path) => path.endsWith(".tmp") }),
     });
     const result = await backend.write("/doc.md", "new content that never fully lands\n");
     expect(result.error).toBe("No space left (or quota exceeded) writing '/doc.md'");

@@ -169,10 +169,14 @@ export class BlobBackend implements BackendProtocolV2 {
           ? decodeBase64Content(content, vp.path)
           : encodeText(content);
         if (data instanceof CompositeBackendError) throw data;
+        // Signing is local CPU work (no request); it runs while the PUT is in flight.
+        const signing = this.#options.shareableUrls
+          ? this.#sign(vp, this.#options.urlExpiresIn).catch(() => undefined)
+          : undefined;
         const { etag } = await this.#put(vp, data);
         const result: WriteResult = { path: vp.path, filesUpdate: null };
-        if (this.#options.shareableUrls) {
-          const shared = await this.#sign(vp, this.#options.urlExpiresIn).catch(() => undefined);
+        if (signing) {
+          const shared = await signing;
           result.metadata = {
             etag,
             size: data.byteLength,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { sleep } from "../async.js";
 import { CompositeBackendError } from "../errors.js";
 import { type Confinement, errnoOf } from "./nfs-fs.js";
+import type { NfsIo } from "./nfs-io.js";
 import type { ResolvedNfsOptions } from "./nfs-options.js";
 import { lockPathFor, type TempArea } from "./nfs-temp.js";
 
@@ -62,6 +63,7 @@ export class FileLocks {
 
   constructor(
     private readonly options: ResolvedNfsOptions,
+    private readonly io: NfsIo,
     private readonly temp: TempArea,
   ) {}
 
@@ -79,7 +81,7 @@ export class FileLocks {
       const lockPath = lockPathFor(target);
       await this.#take(lockPath, vpath);
       return async () => {
-        await this.options.fs.unlink(lockPath).catch(() => undefined);
+        await this.io.unlink(lockPath).catch(() => undefined);
         releaseQueue();
       };
     } catch (error) {
@@ -93,7 +95,7 @@ export class FileLocks {
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       if (await this.#tryLink(lockPath)) return;
       if (await this.#abandoned(lockPath)) {
-        await this.options.fs.unlink(lockPath).catch(() => undefined);
+        await this.io.unlink(lockPath).catch(() => undefined);
         continue;
       }
       if (Date.now() - started > this.options.lockTimeoutMs) {
@@ -107,22 +109,22 @@ export class FileLocks {
   }
 
   async #tryLink(lockPath: string): Promise<boolean> {
-    const { fs } = this.options;
+    const { io } = this;
     const owner = await this.temp.ownerFile();
     try {
-      await fs.link(owner, lockPath);
+      await io.link(owner, lockPath);
       return true;
     } catch (error) {
       const code = errnoOf(error);
       if (code === "EEXIST") {
         // NFS may replay a link whose reply was lost and answer EEXIST although it worked.
         const [mine, held] = await Promise.all([
-          fs.stat(owner),
-          fs.stat(lockPath).catch(() => undefined),
+          io.stat(owner),
+          io.stat(lockPath).catch(() => undefined),
         ]);
         return held !== undefined && held.ino === mine.ino && held.dev === mine.dev;
       }
-      if (code === "ENOENT" && !(await fs.stat(owner).catch(() => undefined))) {
+      if (code === "ENOENT" && !(await io.stat(owner).catch(() => undefined))) {
         this.temp.forgetOwner(); // swept away: make a new one and retry
         return this.#tryLink(lockPath);
       }
@@ -132,12 +134,13 @@ export class FileLocks {
     // The file lives on another file system than the root (a nested mount), or hard links are
     // not supported: fall back to creating the lock file exclusively.
     try {
-      const handle = await fs.open(lockPath, CREATE_EXCLUSIVE, 0o600);
-      try {
-        await handle.writeFile(OWNER);
-      } finally {
-        await handle.close();
-      }
+      await io.createFile(
+        lockPath,
+        CREATE_EXCLUSIVE,
+        new TextEncoder().encode(OWNER),
+        0o600,
+        false,
+      );
       return true;
     } catch (error) {
       if (errnoOf(error) === "EEXIST") return false;
@@ -150,25 +153,29 @@ export class FileLocks {
    * other hosts, a lock older than staleLockMs (a live writer holds it for milliseconds).
    */
   async #abandoned(lockPath: string): Promise<boolean> {
-    const { fs, staleLockMs } = this.options;
+    const { io } = this;
     let owner: { pid?: number; host?: string } = {};
     let mtimeMs = Date.now();
+    let fd: number;
     try {
-      const handle = await fs.open(lockPath, constants.O_RDONLY | constants.O_NONBLOCK);
-      try {
-        mtimeMs = (await handle.stat()).mtimeMs;
-        owner = JSON.parse(await handle.readFile("utf8"));
-      } catch {
-        // Empty or half-written: judged by age alone.
-      } finally {
-        await handle.close();
-      }
+      fd = await io.open(lockPath, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       return false; // released meanwhile: just retry
     }
+    try {
+      const stat = await io.fstat(fd);
+      mtimeMs = stat.mtimeMs;
+      const buffer = Buffer.alloc(Math.min(stat.size, 4096));
+      const length = await io.read(fd, buffer, 0, buffer.length, 0);
+      owner = JSON.parse(buffer.toString("utf8", 0, length));
+    } catch {
+      // Empty or half-written: judged by age alone.
+    } finally {
+      await io.close(fd);
+    }
     if (owner.host === hostname() && typeof owner.pid === "number" && !processAlive(owner.pid))
       return true;
-    return Date.now() - mtimeMs > staleLockMs;
+    return Date.now() - mtimeMs > this.options.staleLockMs;
   }
 }
 
@@ -205,7 +212,7 @@ export async function atomicReplace(
   locks: FileLocks,
   replace: ReplaceOptions,
 ): Promise<void> {
-  const { fs } = options;
+  const { io } = jail;
   const { vpath } = replace;
   const locked = replace.target.then((target) =>
     locks.acquire(join(target.dir, target.name), vpath),
@@ -217,25 +224,25 @@ export async function atomicReplace(
     tmpPath = await temp.writeTemp(replace.data, replace.initialMode);
     const [target, releaseLock] = await Promise.all([replace.target, locked]);
     release = releaseLock;
-    if (target.mode !== replace.initialMode) await fs.chmod(tmpPath, target.mode);
+    if (target.mode !== replace.initialMode) await io.chmod(tmpPath, target.mode);
     const destination = join(target.dir, target.name);
-    if (replace.expect) await assertUnchanged(options, destination, replace.expect, vpath);
+    if (replace.expect) await assertUnchanged(io, destination, replace.expect, vpath);
     try {
-      await fs.rename(tmpPath, destination);
+      await io.rename(tmpPath, destination);
     } catch (error) {
       if (errnoOf(error) !== "EXDEV") throw error;
       // The target is on another file system (a nested mount): stage next to it instead.
-      await fs.unlink(tmpPath).catch(() => undefined);
-      await jail.assertInside(await fs.realpath(target.dir), vpath);
+      await io.unlink(tmpPath).catch(() => undefined);
+      await jail.assertInside(await io.realpath(target.dir), vpath);
       tmpPath = await temp.writeTempIn(target.dir, target.name, replace.data, target.mode);
-      await fs.rename(tmpPath, destination);
+      await io.rename(tmpPath, destination);
     }
     tmpPath = undefined;
     const unlocking = release();
     release = undefined;
-    await Promise.all([options.fsync ? syncDirectory(options, target.dir) : undefined, unlocking]);
+    await Promise.all([options.fsync ? syncDirectory(io, target.dir) : undefined, unlocking]);
   } catch (error) {
-    if (tmpPath) await fs.unlink(tmpPath).catch(() => undefined);
+    if (tmpPath) await io.unlink(tmpPath).catch(() => undefined);
     if (release) await release();
     else
       await locked.then(
@@ -251,18 +258,18 @@ export async function atomicReplace(
  * cache (close-to-open consistency) where a bare stat may answer from a cache seconds old.
  */
 async function assertUnchanged(
-  options: ResolvedNfsOptions,
+  io: NfsIo,
   target: string,
   expected: FileVersion,
   vpath: string,
 ): Promise<void> {
   let current: BigIntStats | undefined;
   try {
-    const handle = await options.fs.open(target, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = await io.open(target, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      current = await handle.stat({ bigint: true });
+      current = await io.fstatBig(fd);
     } finally {
-      await handle.close();
+      await io.close(fd);
     }
   } catch (error) {
     if (errnoOf(error) !== "ENOENT") throw error;
@@ -276,14 +283,14 @@ async function assertUnchanged(
 }
 
 /** Makes the rename itself durable: the new directory entry is flushed with the directory. */
-async function syncDirectory(options: ResolvedNfsOptions, dir: string): Promise<void> {
-  const handle = await options.fs.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+async function syncDirectory(io: NfsIo, dir: string): Promise<void> {
+  const fd = await io.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
   try {
-    await handle.sync();
+    await io.fsync(fd);
   } catch (error) {
     // Some file systems refuse fsync on directories; the data itself is already synced.
     if (errnoOf(error) !== "EINVAL" && errnoOf(error) !== "EBADF") throw error;
   } finally {
-    await handle.close();
+    await io.close(fd);
   }
 }

@@ -1,10 +1,10 @@
 import type { BigIntStats, Stats } from "node:fs";
 import { constants, existsSync } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
-import { dirname, join, sep } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
 import { sleep } from "../async.js";
 import { CompositeBackendError } from "../errors.js";
 import { formatBytes } from "../text.js";
+import type { NfsIo } from "./nfs-io.js";
 import type { ResolvedNfsOptions } from "./nfs-options.js";
 
 /** Suffix of our temp and lock files: hidden from listings and refused as user file names. */
@@ -101,7 +101,7 @@ export async function retryStale<T>(
 }
 
 export interface OpenedFile<S extends Stats | BigIntStats = Stats> {
-  handle: FileHandle;
+  fd: number;
   /** Real host path of the opened file (inside the root by construction). */
   real: string;
   stat: S;
@@ -111,11 +111,14 @@ export interface OpenedFile<S extends Stats | BigIntStats = Stats> {
 export class Confinement {
   #realRoot: Promise<string> | undefined;
 
-  constructor(private readonly options: ResolvedNfsOptions) {}
+  constructor(
+    private readonly options: ResolvedNfsOptions,
+    readonly io: NfsIo,
+  ) {}
 
   /** Real path of rootDir; resolved lazily and re-tried after a failure (the mount may come back). */
   async realRoot(): Promise<string> {
-    this.#realRoot ??= this.options.fs.realpath(this.options.rootDir).catch((error: unknown) => {
+    this.#realRoot ??= this.io.realpath(this.options.rootDir).catch((error: unknown) => {
       this.#realRoot = undefined;
       if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") {
         throw new CompositeBackendError(
@@ -147,39 +150,39 @@ export class Confinement {
 
   /** realpath + containment check; for directories and for platforms without /proc. */
   async realInside(host: string, vpath: string): Promise<string> {
-    const real = await this.options.fs.realpath(host);
+    const real = await this.io.realpath(host);
     await this.assertInside(real, vpath);
     return real;
   }
 
+  openFile(host: string, vpath: string): Promise<OpenedFile<Stats>>;
+  /** With `bigint`, the stat carries nanosecond times (for edit's version check). */
+  openFile(host: string, vpath: string, bigint: true): Promise<OpenedFile<BigIntStats>>;
   /**
    * Opens a regular file for reading. With /proc the descriptor's real path is checked after
    * open (concurrently with fstat); data is only read once the check has passed.
    */
-  openFile(host: string, vpath: string): Promise<OpenedFile<Stats>>;
-  /** With `bigint`, the stat carries nanosecond times (for edit's version check). */
-  openFile(host: string, vpath: string, bigint: true): Promise<OpenedFile<BigIntStats>>;
   async openFile(
     host: string,
     vpath: string,
     bigint = false,
   ): Promise<OpenedFile<Stats | BigIntStats>> {
-    const { fs } = this.options;
+    const { io } = this;
     const target = HAS_PROC_FD ? host : await this.realInside(host, vpath);
-    const handle = await fs.open(target, READ_FLAGS);
+    const fd = await io.open(target, READ_FLAGS);
     try {
       const [stat, real] = await Promise.all([
-        bigint ? handle.stat({ bigint: true }) : handle.stat(),
-        HAS_PROC_FD ? fs.readlink(`/proc/self/fd/${handle.fd}`) : Promise.resolve(target),
+        bigint ? io.fstatBig(fd) : io.fstat(fd),
+        HAS_PROC_FD ? io.readlink(`/proc/self/fd/${fd}`) : Promise.resolve(target),
       ]);
       await this.assertInside(real, vpath);
       if (stat.isDirectory())
         throw new CompositeBackendError("is_directory", `'${vpath}' is a directory, not a file`);
       if (!stat.isFile())
         throw new CompositeBackendError("invalid_path", `'${vpath}' is not a regular file`);
-      return { handle, real, stat };
+      return { fd, real, stat };
     } catch (error) {
-      await handle.close();
+      await io.close(fd);
       throw error;
     }
   }
@@ -190,7 +193,6 @@ export class Confinement {
    * pointing outside never gets new entries.
    */
   async ensureDir(hostDir: string, vpath: string): Promise<string> {
-    const { fs } = this.options;
     const root = await this.realRoot();
     const missing: string[] = [];
     let probe = hostDir;
@@ -199,12 +201,12 @@ export class Confinement {
         const real = await this.realInside(probe, vpath);
         if (missing.length === 0) return real;
         const created = join(real, ...missing.reverse());
-        await fs.mkdir(created, { recursive: true, mode: this.options.dirMode });
+        await this.io.mkdirp(created, this.options.dirMode);
         return created;
       } catch (error) {
         if (errnoOf(error) !== "ENOENT" || probe === root || !this.isInside(probe, root))
           throw error;
-        missing.push(probe.slice(dirname(probe).length + 1));
+        missing.push(basename(probe));
         probe = dirname(probe);
       }
     }
@@ -213,6 +215,7 @@ export class Confinement {
 
 /** Reads an opened file whole, refusing files over `maxBytes`. */
 export async function readWhole(
+  io: NfsIo,
   opened: OpenedFile<Stats | BigIntStats>,
   vpath: string,
   maxBytes: number,
@@ -227,7 +230,7 @@ export async function readWhole(
   const buffer = Buffer.allocUnsafe(size);
   let filled = 0;
   while (filled < size) {
-    const { bytesRead } = await opened.handle.read(buffer, filled, size - filled, filled);
+    const bytesRead = await io.read(opened.fd, buffer, filled, size - filled, filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }

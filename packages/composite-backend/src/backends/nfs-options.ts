@@ -1,22 +1,7 @@
-import type * as fsp from "node:fs/promises";
 import { CompositeBackendError } from "../errors.js";
+import type { NfsFileSystem } from "./nfs-io.js";
 
-/** The slice of `node:fs/promises` the NFS backend uses. */
-export type NfsFileSystem = Pick<
-  typeof fsp,
-  | "open"
-  | "stat"
-  | "lstat"
-  | "realpath"
-  | "readlink"
-  | "readdir"
-  | "mkdir"
-  | "rename"
-  | "unlink"
-  | "rm"
-  | "link"
-  | "chmod"
->;
+export type { NfsFileSystem };
 
 export interface NFSBackendOptions {
   /** Host directory the route maps to (an NFS mount point or any local directory). It must exist: a missing mount point is reported, never created, so nothing lands on the disk underneath an unmounted share. */
@@ -53,7 +38,7 @@ export interface NFSBackendOptions {
   fileMode?: number;
   /** Mode of new directories. @default 0o755 */
   dirMode?: number;
-  /** File-system implementation; a seam for instrumentation and fault injection. @default node:fs/promises */
+  /** Callback-style file-system functions; a seam for instrumentation and fault injection. @default node:fs */
   fs?: NfsFileSystem;
 }
 

@@ -19,10 +19,10 @@ import { walkFiles } from "./nfs-walk.js";
  * The search path's own status: missing (no results, as in StateBackend), a file (searched
  * alone) or a directory. A path leading outside the root is an error, not an empty result.
  */
-async function searchRoot(options: ResolvedNfsOptions, jail: Confinement, vp: VirtualPath) {
+async function searchRoot(_options: ResolvedNfsOptions, jail: Confinement, vp: VirtualPath) {
   const host = await jail.hostPath(vp.segments);
   try {
-    return { host, stat: await options.fs.stat(await jail.realInside(host, vp.path)) };
+    return { host, stat: await jail.io.stat(await jail.realInside(host, vp.path)) };
   } catch (error) {
     if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR")
       return { host, stat: undefined };
@@ -58,7 +58,7 @@ export async function globFiles(
     const walkHost = join(host, ...base);
     if (base.length > 0 && !(await jail.realInside(walkHost, vp.path).catch(() => undefined)))
       continue;
-    const walk = await walkFiles(options.fs, walkHost, base.join("/"), {
+    const walk = await walkFiles(jail.io, walkHost, base.join("/"), {
       maxDepth: maxDepth(rest),
       maxEntries: options.maxWalkEntries,
       maxFiles: options.maxGlobResults - found.size,
@@ -69,7 +69,7 @@ export async function globFiles(
     if (found.size >= options.maxGlobResults) break;
   }
   const infos = await mapLimit([...found], 32, async ([relative, fileHost]) => {
-    const fileStat = await options.fs.lstat(fileHost).catch(() => undefined);
+    const fileStat = await jail.io.lstat(fileHost).catch(() => undefined);
     if (!fileStat?.isFile()) return undefined;
     const info: FileInfo = {
       path: joinVirtual(vp.path, relative),
@@ -102,7 +102,7 @@ export async function grepFiles(
   if (stat.isFile()) {
     files = wanted(basename(vp.path)) ? [{ vpath: vp.path, host }] : [];
   } else {
-    const walk = await walkFiles(options.fs, host, "", {
+    const walk = await walkFiles(jail.io, host, "", {
       maxDepth: Number.POSITIVE_INFINITY,
       maxEntries: options.maxWalkEntries,
       maxFiles: options.maxGrepFiles,
@@ -140,12 +140,12 @@ async function grepOne(
       if (opened.stat.size > BigInt(options.maxGrepFileBytes)) return [];
       return grepText(
         vpath,
-        decodeText(await readWhole(opened, vpath, options.maxGrepFileBytes)),
+        decodeText(await readWhole(jail.io, opened, vpath, options.maxGrepFileBytes)),
         pattern,
         cap,
       );
     } finally {
-      await opened.handle.close();
+      await jail.io.close(opened.fd);
     }
   } catch {
     return []; // unreadable or vanished mid-search: skipped, as grep -s would

@@ -47,10 +47,10 @@ export class TempArea {
   }
 
   async #prepare(): Promise<string> {
-    const { fs } = this.options;
+    const { io } = this.jail;
     const dir = join(await this.jail.realRoot(), TEMP_DIR);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const stat = await fs.lstat(dir);
+    await io.mkdirp(dir, 0o700);
+    const stat = await io.lstat(dir);
     if (!stat.isDirectory() || stat.isSymbolicLink()) {
       throw new CompositeBackendError(
         "invalid_config",
@@ -62,12 +62,12 @@ export class TempArea {
   }
 
   async #sweep(dir: string): Promise<void> {
-    const { fs } = this.options;
+    const { io } = this.jail;
     const cutoff = Date.now() - SWEEP_AGE_MS;
-    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    for (const name of await io.readdir(dir).catch(() => [] as string[])) {
       const path = join(dir, name);
-      const stat = await fs.lstat(path).catch(() => undefined);
-      if (stat?.isFile() && stat.mtimeMs < cutoff) await fs.unlink(path).catch(() => undefined);
+      const stat = await io.lstat(path).catch(() => undefined);
+      if (stat?.isFile() && stat.mtimeMs < cutoff) await io.unlink(path).catch(() => undefined);
     }
   }
 
@@ -113,16 +113,7 @@ export class TempArea {
     return path;
   }
 
-  async #writeFile(path: string, data: Uint8Array, mode: number, sync: boolean): Promise<void> {
-    const handle = await this.options.fs.open(path, CREATE_EXCLUSIVE, mode);
-    try {
-      await handle.writeFile(data);
-      if (sync) await handle.sync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await this.options.fs.unlink(path).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
+  #writeFile(path: string, data: Uint8Array, mode: number, sync: boolean): Promise<void> {
+    return this.jail.io.createFile(path, CREATE_EXCLUSIVE, data, mode, sync);
   }
 }

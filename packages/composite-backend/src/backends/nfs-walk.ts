@@ -1,10 +1,9 @@
 import type { Dirent } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { comparePaths } from "../paths.js";
 import { INTERNAL_SUFFIX } from "./nfs-fs.js";
-import type { NfsFileSystem } from "./nfs-options.js";
+import type { NfsIo } from "./nfs-io.js";
 
 export interface WalkedFile {
   /** Path relative to the walk's reference directory, with forward slashes. */
@@ -24,7 +23,7 @@ export interface WalkLimits {
  * links are not followed: a link could lead out of the root or into a cycle.
  */
 export async function walkFiles(
-  fs: NfsFileSystem,
+  io: NfsIo,
   hostBase: string,
   relativeBase: string,
   limits: WalkLimits,
@@ -38,7 +37,7 @@ export async function walkFiles(
     const dir = stack.pop()!;
     let entries: Dirent[];
     try {
-      entries = await fs.readdir(dir.host, { withFileTypes: true });
+      entries = await io.readdirTyped(dir.host);
     } catch {
       continue; // vanished or unreadable mid-walk: skip it, as find(1) would
     }
@@ -80,7 +79,8 @@ function finish(
  * defeat the read cap).
  */
 export async function streamLines(
-  handle: FileHandle,
+  io: NfsIo,
+  fd: number,
   offset: number,
   limit: number,
   maxChars: number,
@@ -103,7 +103,7 @@ export async function streamLines(
   };
   const buffer = Buffer.allocUnsafe(64 * 1024);
   for (let position = 0; ; ) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    const bytesRead = await io.read(fd, buffer, 0, buffer.length, position);
     if (bytesRead === 0) break;
     position += bytesRead;
     const text = carry + decoder.write(buffer.subarray(0, bytesRead));

@@ -22,7 +22,7 @@ export class NfsWriter {
     private readonly jail: Confinement,
   ) {
     this.#temp = new TempArea(options, jail);
-    this.#locks = new FileLocks(options, this.#temp);
+    this.#locks = new FileLocks(options, jail.io, this.#temp);
   }
 
   async write(vp: VirtualPath, data: Uint8Array): Promise<void> {
@@ -45,10 +45,11 @@ export class NfsWriter {
 
   /** Where a write lands: the checked real directory, the name, and the mode to keep. */
   async #writeTarget(host: string, vp: VirtualPath): Promise<ReplaceTarget> {
-    const { fs, fileMode } = this.options;
+    const { fileMode } = this.options;
+    const { io } = this.jail;
     const [dirCheck, existing] = await Promise.allSettled([
       this.jail.realInside(dirname(host), vp.path),
-      fs.lstat(host),
+      io.lstat(host),
     ]);
     let dir: string;
     if (dirCheck.status === "fulfilled") dir = dirCheck.value;
@@ -65,7 +66,7 @@ export class NfsWriter {
         throw error;
       });
       if (real !== undefined) {
-        stat = await fs.stat(real);
+        stat = await io.stat(real);
         dir = dirname(real);
         name = basename(real);
       }
@@ -95,9 +96,11 @@ export class NfsWriter {
     const opened = await this.jail.openFile(await this.jail.hostPath(vp.segments), vp.path, true);
     let content: string;
     try {
-      content = decodeText(await readWhole(opened, vp.path, this.options.maxReadBytes));
+      content = decodeText(
+        await readWhole(this.jail.io, opened, vp.path, this.options.maxReadBytes),
+      );
     } finally {
-      await opened.handle.close();
+      await this.jail.io.close(opened.fd);
     }
     const replaced = replaceExact(content, oldString, newString, replaceAll, vp.path);
     if (!replaced.ok) return replaced;
@@ -113,18 +116,18 @@ export class NfsWriter {
   }
 
   async delete(vp: VirtualPath): Promise<void> {
-    const { fs } = this.options;
+    const { io } = this.jail;
     const host = await this.jail.hostPath(vp.segments);
     if (vp.segments.length === 0) {
       // The root is the mount point itself: empty it, keep it (and our temp area).
-      const names = (await fs.readdir(host)).filter((name) => !INTERNAL_SUFFIX.test(name));
-      await mapLimit(names, 8, (name) => fs.rm(join(host, name), { recursive: true, force: true }));
+      const names = (await io.readdir(host)).filter((name) => !INTERNAL_SUFFIX.test(name));
+      await mapLimit(names, 8, (name) => io.rmTree(join(host, name)));
       return;
     }
     // The parent is resolved, the leaf is not: deleting a link removes the link only.
     const target = join(await this.jail.realInside(dirname(host), vp.path), basename(host));
-    const stat = await fs.lstat(target);
-    if (stat.isDirectory()) await fs.rm(target, { recursive: true });
-    else await fs.unlink(target);
+    const stat = await io.lstat(target);
+    if (stat.isDirectory()) await io.rmTree(target);
+    else await io.unlink(target);
   }
 }

@@ -1,4 +1,4 @@
-import * as nodeFs from "node:fs/promises";
+import * as nodeFs from "node:fs";
 import { basename, join } from "node:path";
 import type {
   BackendProtocolV2,
@@ -36,6 +36,7 @@ import {
   readWhole,
   retryStale,
 } from "./nfs-fs.js";
+import { NfsIo } from "./nfs-io.js";
 import {
   type NFSBackendOptions,
   type ResolvedNfsOptions,
@@ -59,7 +60,7 @@ export class NFSBackend implements BackendProtocolV2 {
 
   constructor(options: NFSBackendOptions) {
     this.#options = resolveNfsOptions(options, nodeFs);
-    this.#jail = new Confinement(this.#options);
+    this.#jail = new Confinement(this.#options, new NfsIo(this.#options.fs));
     this.#writer = new NfsWriter(this.#options, this.#jail);
   }
 
@@ -93,7 +94,7 @@ export class NFSBackend implements BackendProtocolV2 {
   }
 
   #readAll(opened: OpenedFile, vpath: string): Promise<Uint8Array> {
-    return readWhole(opened, vpath, this.#options.maxReadBytes);
+    return readWhole(this.#jail.io, opened, vpath, this.#options.maxReadBytes);
   }
 
   ls(path: string): Promise<LsResult> {
@@ -105,7 +106,7 @@ export class NFSBackend implements BackendProtocolV2 {
         try {
           const [, entries] = await Promise.all([
             this.#jail.realInside(host, vp.path),
-            this.#options.fs.readdir(host),
+            this.#jail.io.readdir(host),
           ]);
           names = entries.filter((name) => !INTERNAL_SUFFIX.test(name)).sort(comparePaths);
         } catch (error) {
@@ -132,10 +133,10 @@ export class NFSBackend implements BackendProtocolV2 {
   async #entryInfo(hostDir: string, vpath: string): Promise<FileInfo | undefined> {
     const host = join(hostDir, basename(vpath));
     try {
-      let stat = await this.#options.fs.lstat(host);
+      let stat = await this.#jail.io.lstat(host);
       if (stat.isSymbolicLink()) {
         // Listed only if it leads somewhere inside the root, shown as what it points to.
-        stat = await this.#options.fs.stat(await this.#jail.realInside(host, vpath));
+        stat = await this.#jail.io.stat(await this.#jail.realInside(host, vpath));
       }
       const modified_at = stat.mtime.toISOString();
       if (stat.isDirectory()) return { path: `${vpath}/`, is_dir: true, size: 0, modified_at };
@@ -166,14 +167,15 @@ export class NFSBackend implements BackendProtocolV2 {
           // Too big to load: stream it, so big logs can still be paged through.
           const window = normalizeReadPagination(offset ?? 0, limit ?? DEFAULT_READ_LIMIT);
           const { selected, totalLines } = await streamLines(
-            opened.handle,
+            this.#jail.io,
+            opened.fd,
             window.offset,
             window.limit,
             this.#options.maxReadBytes,
           );
           return pageResult(selected, totalLines, window.offset, window.limit, mimeType);
         } finally {
-          await opened.handle.close();
+          await this.#jail.io.close(opened.fd);
         }
       },
       errorResult,
@@ -199,7 +201,7 @@ export class NFSBackend implements BackendProtocolV2 {
             },
           };
         } finally {
-          await opened.handle.close();
+          await this.#jail.io.close(opened.fd);
         }
       },
       errorResult,
@@ -292,7 +294,7 @@ export class NFSBackend implements BackendProtocolV2 {
           try {
             return { path, content: await this.#readAll(opened, vp.path), error: null };
           } finally {
-            await opened.handle.close();
+            await this.#jail.io.close(opened.fd);
           }
         },
         (error) => ({ path, content: null, error: toFileOperationError(error.code) }),

@@ -1,4 +1,4 @@
-import type { FileHandle } from "node:fs/promises";
+import * as nodeFs from "node:fs";
 import * as fsp from "node:fs/promises";
 import type { NfsFileSystem } from "../../src/index.js";
 
@@ -10,31 +10,72 @@ export function errnoError(code: string, syscall = "open"): NodeJS.ErrnoExceptio
   return error;
 }
 
-type OpenArgs = Parameters<typeof fsp.open>;
+type Done<T> = (error: NodeJS.ErrnoException | null, value?: T) => void;
 
-/**
- * The real node:fs/promises with a hook in front of `open`: the hook sees the path and flags and
- * may throw, act (e.g. change the file, as another writer would) or wrap the handle. Files are
- * real; only the chosen fault is injected.
- */
-export function faultyFs(hooks: {
-  onOpen?: (path: string, flags: OpenArgs[1]) => Promise<void> | void;
+export interface FaultHooks {
+  /** Before open(path): may throw (the fault) or act, e.g. change the file as another writer would. */
+  onOpen?: (path: string, flags: number) => Promise<void> | void;
   /** Before link(existing, path): how the NFS backend takes a file's writer lock. */
   onLink?: (path: string) => Promise<void> | void;
-  wrapHandle?: (path: string, handle: FileHandle) => FileHandle;
-}): NfsFileSystem {
-  return {
-    ...fsp,
-    async open(path: OpenArgs[0], flags?: OpenArgs[1], mode?: OpenArgs[2]) {
-      await hooks.onOpen?.(String(path), flags);
-      const handle = await fsp.open(path, flags, mode);
-      return hooks.wrapHandle ? hooks.wrapHandle(String(path), handle) : handle;
+  /** Writes to files opened at such paths store half the bytes, then fail with ENOSPC. */
+  diskFullFor?: (path: string) => boolean;
+}
+
+/**
+ * The real node:fs with hooks in front of open, link and write. Files are real; only the chosen
+ * fault is injected.
+ */
+export function faultyFs(hooks: FaultHooks): NfsFileSystem {
+  const openPaths = new Map<number, string>();
+  const before = (
+    hook: (() => Promise<void> | void) | undefined,
+    then: () => void,
+    fail: (error: unknown) => void,
+  ) => {
+    Promise.resolve().then(hook).then(then, fail);
+  };
+  const wrapped = {
+    ...nodeFs,
+    open(path: string, flags: number, mode: number, done: Done<number>) {
+      before(
+        hooks.onOpen && (() => hooks.onOpen!(path, flags)),
+        () =>
+          nodeFs.open(path, flags, mode, (error, fd) => {
+            if (!error) openPaths.set(fd, path);
+            done(error, fd);
+          }),
+        (error) => done(error as NodeJS.ErrnoException),
+      );
     },
-    async link(existing: Parameters<typeof fsp.link>[0], path: Parameters<typeof fsp.link>[1]) {
-      await hooks.onLink?.(String(path));
-      return fsp.link(existing, path);
+    close(fd: number, done: (error: NodeJS.ErrnoException | null) => void) {
+      openPaths.delete(fd);
+      nodeFs.close(fd, done);
+    },
+    link(existing: string, path: string, done: (error: NodeJS.ErrnoException | null) => void) {
+      before(
+        hooks.onLink && (() => hooks.onLink!(path)),
+        () => nodeFs.link(existing, path, done),
+        (error) => done(error as NodeJS.ErrnoException),
+      );
+    },
+    write(
+      fd: number,
+      data: Uint8Array,
+      offset: number,
+      length: number,
+      position: null,
+      done: Done<number>,
+    ) {
+      const path = openPaths.get(fd);
+      if (path && hooks.diskFullFor?.(path)) {
+        const half = Math.floor(length / 2);
+        nodeFs.write(fd, data, offset, half, position, () => done(errnoError("ENOSPC", "write")));
+        return;
+      }
+      nodeFs.write(fd, data, offset, length, position, done);
     },
   };
+  return wrapped as unknown as NfsFileSystem;
 }
 
 /** Lock files next to user files, and staged temp files, left in a root after operations. */
@@ -51,20 +92,4 @@ export async function leftovers(root: string): Promise<string[]> {
   };
   await walk(root, "");
   return found;
-}
-
-/** A handle whose writeFile writes the first half of the data and then fails, like a full disk. */
-export function halfWritingHandle(handle: FileHandle): FileHandle {
-  return new Proxy(handle, {
-    get(target, property) {
-      if (property === "writeFile") {
-        return async (data: Uint8Array) => {
-          await target.write(data.subarray(0, Math.floor(data.byteLength / 2)));
-          throw errnoError("ENOSPC", "write");
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
