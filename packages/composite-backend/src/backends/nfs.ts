@@ -148,38 +148,55 @@ export class NFSBackend implements BackendProtocolV2 {
   }
 
   read(filePath: string, offset?: number, limit?: number): Promise<ReadResult> {
-    return this.#run<ReadResult>(
-      filePath,
-      async (vp) => {
-        const opened = await this.#open(vp);
-        try {
-          const mimeType = mimeTypeOf(vp.path);
-          if (!isTextMime(mimeType))
-            return { content: await this.#readAll(opened, vp.path), mimeType };
-          if (opened.stat.size <= BigInt(this.#options.maxReadBytes)) {
-            return paginateText(
-              decodeText(await this.#readAll(opened, vp.path)),
-              mimeType,
-              offset,
-              limit,
-            );
-          }
-          // Too big to load: stream it, so big logs can still be paged through.
-          const window = normalizeReadPagination(offset ?? 0, limit ?? DEFAULT_READ_LIMIT);
-          const { selected, totalLines } = await streamLines(
-            this.#jail.io,
-            opened.fd,
-            window.offset,
-            window.limit,
-            this.#options.maxReadBytes,
-          );
-          return pageResult(selected, totalLines, window.offset, window.limit, mimeType);
-        } finally {
-          await this.#jail.io.close(opened.fd);
-        }
-      },
-      errorResult,
-    );
+    return this.#run<ReadResult>(filePath, (vp) => this.#read(vp, offset, limit), errorResult);
+  }
+
+  async #read(
+    vp: VirtualPath,
+    offset: number | undefined,
+    limit: number | undefined,
+  ): Promise<ReadResult> {
+    const { io } = this.#jail;
+    const opened = await this.#open(vp);
+    const mimeType = mimeTypeOf(vp.path);
+    const text = isTextMime(mimeType);
+    if (text && opened.stat.size > this.#options.maxReadBytes) {
+      // Too big to load: stream it, so big logs can still be paged through.
+      const window = normalizeReadPagination(offset ?? 0, limit ?? DEFAULT_READ_LIMIT);
+      let streamed: Awaited<ReturnType<typeof streamLines>>;
+      try {
+        streamed = await streamLines(
+          io,
+          opened.fd,
+          window.offset,
+          window.limit,
+          this.#options.maxReadBytes,
+        );
+      } finally {
+        await io.close(opened.fd);
+      }
+      return pageResult(
+        streamed.selected,
+        streamed.totalLines,
+        window.offset,
+        window.limit,
+        mimeType,
+      );
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#readAll(opened, vp.path);
+    } catch (error) {
+      await io.close(opened.fd);
+      throw error;
+    }
+    // The descriptor closes while the text is decoded and paged.
+    const closing = io.close(opened.fd);
+    const result = text
+      ? paginateText(decodeText(bytes), mimeType, offset, limit)
+      : { content: bytes, mimeType };
+    await closing;
+    return result;
   }
 
   readRaw(filePath: string): Promise<ReadRawResult> {
