@@ -2,7 +2,11 @@
 // built on (fs.promises, @aws-sdk/client-s3, @azure/storage-blob), plus HTTP requests per call.
 // Standalone: `npx tsx scripts/bench-backends.ts` (or `pnpm --filter @agentstate/composite-backend bench`).
 import { pathToFileURL } from "node:url";
-import { type BenchRow, formatTable, runBackendBenchmark } from "../packages/composite-backend/bench/backends.js";
+import {
+  type BenchRow,
+  formatTable,
+  runBackendBenchmark,
+} from "../packages/composite-backend/bench/backends.js";
 
 export async function main(): Promise<BenchRow[]> {
   const rows = await runBackendBenchmark({
