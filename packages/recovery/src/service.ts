@@ -227,15 +227,14 @@ export class RecoveryService {
     const seen = new Set<string>();
     const results: SweepResult["results"] = [];
     while (seen.size < this.maxThreads) {
-      const batch = (
-        await findCandidates(this.saver, {
-          olderThanSeconds: parseDuration(options.olderThan),
-          limit: Math.min(this.batchSize, this.maxThreads - seen.size),
-          includeUntracked: this.includeUntracked,
-          graceSeconds: this.options.graceSeconds,
-          includeDeferred: false,
-        })
-      ).filter((c) => !seen.has(c.threadId));
+      const batch = await findCandidates(this.saver, {
+        olderThanSeconds: parseDuration(options.olderThan),
+        limit: Math.min(this.batchSize, this.maxThreads - seen.size),
+        includeUntracked: this.includeUntracked,
+        graceSeconds: this.options.graceSeconds,
+        includeDeferred: false,
+        exclude: [...seen],
+      });
       if (batch.length === 0) break;
       for (const c of batch) seen.add(c.threadId);
       await pool(batch, this.concurrency, async (c) => {

@@ -108,5 +108,17 @@ function raw(t: Tables): (string | string[])[] {
       completed_at TIMESTAMPTZ,
       PRIMARY KEY (thread_id, tool_call_id)
     )`,
+    // v14 (ours, for @agentstate/recovery's sweep): the candidate queries read indexes only.
+    // The due index covers what the ledger query returns, so it replaces v12's sweep index (one
+    // index on lease_until, not two, on a row every leased write updates). The settled index
+    // serves the untracked-thread query; guarded writes never touch it (running rows only).
+    [
+      `CREATE INDEX IF NOT EXISTS agentstate_runs_due_idx ON ${t.runs} (lease_until)
+        INCLUDE (thread_id, graph_id, next_attempt_at)
+        WHERE status IN ('running','recovering','crashed','failed')`,
+      `DROP INDEX IF EXISTS ${t.schema}.agentstate_runs_sweep_idx`,
+      `CREATE INDEX IF NOT EXISTS agentstate_runs_settled_idx ON ${t.runs} (thread_id)
+        INCLUDE (updated_at, graph_id) WHERE status IN ('completed','waiting')`,
+    ],
   ];
 }

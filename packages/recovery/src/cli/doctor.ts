@@ -43,7 +43,7 @@ export async function runDoctor(ctx: Context): Promise<number> {
   const [idx] = await saver.run<{ sweep: boolean; activity: boolean }>(
     "doctor",
     `SELECT to_regclass($1) IS NOT NULL AS sweep, to_regclass($2) IS NOT NULL AS activity`,
-    [`${t.schema}.agentstate_runs_sweep_idx`, `${t.schema}.checkpoints_thread_activity_idx`],
+    [`${t.schema}.agentstate_runs_due_idx`, `${t.schema}.checkpoints_thread_activity_idx`],
   );
   add(
     "indexes",
