@@ -11,7 +11,7 @@ import type { ResolvedNfsOptions } from "./nfs-options.js";
 export const INTERNAL_SUFFIX = /\.agentstate-(lock|tmp)$/;
 
 // /proc/self/fd tells which file a descriptor really is, so a read can be checked after open:
-// race-free against symlink swaps, and one cheap syscall instead of a realpath walk.
+// race-free against symlink swaps, and one cheap in-memory syscall instead of a realpath walk.
 const HAS_PROC_FD = process.platform === "linux" && existsSync("/proc/self/fd");
 
 // O_NONBLOCK keeps a FIFO planted in the tree from blocking the open; regular files ignore it.
@@ -170,11 +170,10 @@ export class Confinement {
     const { io } = this;
     const target = HAS_PROC_FD ? host : await this.realInside(host, vpath);
     const fd = await io.open(target, READ_FLAGS);
+    const statting = bigint ? io.fstatBig(fd) : io.fstat(fd);
     try {
-      const [stat, real] = await Promise.all([
-        bigint ? io.fstatBig(fd) : io.fstat(fd),
-        HAS_PROC_FD ? io.readlink(`/proc/self/fd/${fd}`) : Promise.resolve(target),
-      ]);
+      const real = HAS_PROC_FD ? io.descriptorPath(fd) : target;
+      const stat = await statting;
       await this.assertInside(real, vpath);
       if (stat.isDirectory())
         throw new CompositeBackendError("is_directory", `'${vpath}' is a directory, not a file`);
@@ -182,6 +181,7 @@ export class Confinement {
         throw new CompositeBackendError("invalid_path", `'${vpath}' is not a regular file`);
       return { fd, real, stat };
     } catch (error) {
+      await statting.catch(() => undefined); // never close a descriptor a request still uses
       await io.close(fd);
       throw error;
     }
