@@ -94,7 +94,7 @@ export async function nfsPairs(root: string): Promise<Pair[]> {
       },
     },
     {
-      op: "ls (22 entries)",
+      op: "ls (24 entries)",
       raw: async () => {
         const entries = await fsp.readdir(rawDir, { withFileTypes: true });
         return Promise.all(entries.map((entry) => fsp.stat(join(rawDir, entry.name))));

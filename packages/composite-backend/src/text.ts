@@ -102,7 +102,11 @@ export function replaceExact(
   return { ok: true, content: parts.join(newString), occurrences };
 }
 
-/** Literal (not regex) search of one file's lines; `limit` stops the scan early. */
+/**
+ * Literal (not regex) search of one file's lines, as deepagents does it (lines split on "\n";
+ * a pattern cannot span lines). Jumps from occurrence to occurrence with indexOf instead of
+ * splitting every line, so files without a match cost one scan. `limit` stops early.
+ */
 export function grepText(
   path: string,
   content: string,
@@ -110,10 +114,30 @@ export function grepText(
   limit: number,
 ): GrepMatch[] {
   const matches: GrepMatch[] = [];
-  const lines = content.split("\n");
-  for (let i = 0; i < lines.length && matches.length < limit; i++) {
-    const line = lines[i]!;
-    if (line.includes(pattern)) matches.push({ path, line: i + 1, text: line });
+  if (pattern.includes("\n")) return matches;
+  let line = 1;
+  let lineStart = 0;
+  let at = content.indexOf(pattern);
+  while (at !== -1 && matches.length < limit) {
+    for (
+      let nl = content.indexOf("\n", lineStart);
+      nl !== -1 && nl < at;
+      nl = content.indexOf("\n", nl + 1)
+    ) {
+      line++;
+      lineStart = nl + 1;
+    }
+    const lineEnd = content.indexOf("\n", at);
+    matches.push({
+      path,
+      line,
+      text: content.slice(lineStart, lineEnd === -1 ? content.length : lineEnd),
+    });
+    if (lineEnd === -1) break;
+    // One match per line: continue after this line.
+    line++;
+    lineStart = lineEnd + 1;
+    at = content.indexOf(pattern, lineStart);
   }
   return matches;
 }

@@ -5,7 +5,7 @@ import { rebasePattern, relativePatterns } from "../src/glob.js";
 import { CompositeBackendError } from "../src/index.js";
 import { mimeTypeOf } from "../src/mime.js";
 import { parseVirtualPath } from "../src/paths.js";
-import { paginateText, replaceExact } from "../src/text.js";
+import { grepText, paginateText, replaceExact } from "../src/text.js";
 
 /** deepagents' StateBackend over one in-memory file: the reference for read/edit semantics. */
 function reference(content: string, path = "/f.txt") {
@@ -50,6 +50,34 @@ describe("text semantics match deepagents' StateBackend exactly", () => {
       const theirs = reference(content).edit("/f.txt", oldString, newString, all);
       expect(ours.ok).toBe(theirs.error === undefined);
       if (ours.ok) expect(ours.occurrences).toBe(theirs.occurrences);
+    }
+  });
+
+  it("greps lines exactly like a split-every-line scan", () => {
+    const naive = (content: string, pattern: string) =>
+      content
+        .split("\n")
+        .map((text, i) => ({ path: "/f.txt", line: i + 1, text }))
+        .filter((match) => match.text.includes(pattern));
+    const alphabet = ["a", "b", "ab", "\n", "\r\n", " ", "é"];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let round = 0; round < 300; round++) {
+      const content = Array.from(
+        { length: Math.floor(random() * 40) },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join("");
+      for (const pattern of ["a", "ab", "b a", "", "\r", "a\nb", "zz"]) {
+        const expected = pattern.includes("\n") ? [] : naive(content, pattern);
+        expect(
+          grepText("/f.txt", content, pattern, Number.POSITIVE_INFINITY),
+          JSON.stringify({ content, pattern }),
+        ).toEqual(expected);
+        expect(grepText("/f.txt", content, pattern, 2)).toEqual(expected.slice(0, 2));
+      }
     }
   });
 

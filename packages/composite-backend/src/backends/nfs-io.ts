@@ -16,7 +16,6 @@ export type NfsFileSystem = Pick<
   | "stat"
   | "lstat"
   | "realpath"
-  | "readlink"
   | "readlinkSync"
   | "readdir"
   | "mkdir"
@@ -92,10 +91,6 @@ export class NfsIo {
   /** The libuv realpath (one syscall walk), not the JS emulation behind fs.realpath. */
   realpath(path: string): Promise<string> {
     return call<string>((done) => this.fs.realpath.native(path, done));
-  }
-
-  readlink(path: string): Promise<string> {
-    return call<string>((done) => this.fs.readlink(path, done));
   }
 
   /**

@@ -134,19 +134,23 @@ async function grepOne(
   pattern: string,
   cap: number,
 ): Promise<GrepMatch[]> {
+  const { io } = jail;
   try {
     const opened = await jail.openFile(host, vpath);
+    let bytes: Uint8Array | undefined;
     try {
-      if (opened.stat.size > BigInt(options.maxGrepFileBytes)) return [];
-      return grepText(
-        vpath,
-        decodeText(await readWhole(jail.io, opened, vpath, options.maxGrepFileBytes)),
-        pattern,
-        cap,
-      );
-    } finally {
-      await jail.io.close(opened.fd);
+      if (opened.stat.size <= options.maxGrepFileBytes) {
+        bytes = await readWhole(io, opened, vpath, options.maxGrepFileBytes);
+      }
+    } catch (error) {
+      await io.close(opened.fd);
+      throw error;
     }
+    // The descriptor closes while the text is searched.
+    const closing = io.close(opened.fd).catch(() => undefined);
+    const matches = bytes ? grepText(vpath, decodeText(bytes), pattern, cap) : [];
+    await closing;
+    return matches;
   } catch {
     return []; // unreadable or vanished mid-search: skipped, as grep -s would
   }
