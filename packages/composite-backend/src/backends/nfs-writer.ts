@@ -94,15 +94,16 @@ export class NfsWriter {
     }
     if (vp.segments.length === 0) throw ROOT_IS_DIRECTORY();
     const opened = await this.jail.openFile(await this.jail.hostPath(vp.segments), vp.path, true);
-    let content: string;
+    let bytes: Uint8Array;
     try {
-      content = decodeText(
-        await readWhole(this.jail.io, opened, vp.path, this.options.maxReadBytes),
-      );
-    } finally {
+      bytes = await readWhole(this.jail.io, opened, vp.path, this.options.maxReadBytes);
+    } catch (error) {
       await this.jail.io.close(opened.fd);
+      throw error;
     }
-    const replaced = replaceExact(content, oldString, newString, replaceAll, vp.path);
+    // Only the stat taken at open matters from here; the descriptor closes in the background.
+    this.jail.io.close(opened.fd).catch(() => undefined);
+    const replaced = replaceExact(decodeText(bytes), oldString, newString, replaceAll, vp.path);
     if (!replaced.ok) return replaced;
     const mode = Number(opened.stat.mode) & 0o7777;
     await atomicReplace(this.options, this.jail, this.#temp, this.#locks, {
