@@ -213,16 +213,19 @@ function classify(
       lastError: error,
     };
   }
+  // A settled row (completed/waiting) whose thread moved on was continued outside runDurably:
+  // like a thread with no row, only the checkpoint's age can tell a live run from a dead one.
+  const untracked =
+    !run || ((run.status === "completed" || run.status === "waiting") && run.headCheckpointId !== head);
+  const idle = Math.round(facts.idleSeconds ?? 0);
+  const what = run ? "ledger row settled before the last checkpoint" : "no ledger row";
   let why: string;
-  if (run) {
-    why = `lease expired${run.owner ? ` (owner ${run.owner})` : ""} with work pending in ${describeNext(snapshot)}`;
-  } else if ((facts.idleSeconds ?? 0) < o.graceSeconds) {
-    return is(
-      "running",
-      `no ledger row; last checkpoint ${Math.round(facts.idleSeconds ?? 0)}s ago, within the ${o.graceSeconds}s grace period`,
-    );
+  if (!untracked) {
+    why = `lease expired${run?.owner ? ` (owner ${run.owner})` : ""} with work pending in ${describeNext(snapshot)}`;
+  } else if (idle < o.graceSeconds) {
+    return is("running", `${what}; last checkpoint ${idle}s ago, within the ${o.graceSeconds}s grace period`);
   } else {
-    why = `no ledger row and no checkpoint for ${Math.round(facts.idleSeconds ?? 0)}s with work pending in ${describeNext(snapshot)}`;
+    why = `${what} and no checkpoint for ${idle}s with work pending in ${describeNext(snapshot)}`;
   }
   if (exhausted) return is("crashed", `${gaveUp}: ${why}`);
   if (review) return { ...is("crashed", `${why}; ${review}`), needsReview: true };
