@@ -240,7 +240,14 @@ export async function atomicReplace(
     tmpPath = undefined;
     const unlocking = release();
     release = undefined;
-    await Promise.all([options.fsync ? syncDirectory(io, target.dir) : undefined, unlocking]);
+    // The rename is the commit: a stale handle while syncing the directory must not make the
+    // caller retry an edit that already landed.
+    const syncing = options.fsync
+      ? syncDirectory(io, target.dir).catch((error: unknown) => {
+          if (errnoOf(error) !== "ESTALE") throw error;
+        })
+      : undefined;
+    await Promise.all([syncing, unlocking]);
   } catch (error) {
     if (tmpPath) await io.unlink(tmpPath).catch(() => undefined);
     if (release) await release();

@@ -208,7 +208,7 @@ export class NFSBackend implements BackendProtocolV2 {
           const bytes = await this.#readAll(opened, vp.path);
           const mimeType = mimeTypeOf(vp.path);
           const { stat } = opened;
-          const created = stat.birthtimeMs > 0n ? stat.birthtime : stat.ctime;
+          const created = stat.birthtimeMs > 0 ? stat.birthtime : stat.ctime;
           return {
             data: {
               content: isTextMime(mimeType) ? decodeText(bytes) : bytes,
