@@ -47,7 +47,7 @@ export async function main(): Promise<void> {
   const { getCheckpointer } = await import("@agentstate/checkpointer");
   const { Annotation, END, START, StateGraph } = await import("@langchain/langgraph");
   const recovery = await import("../packages/recovery/src/index.js");
-  const { candidateSql } = await import("../packages/recovery/src/ledger.js");
+  const { candidateSql } = await import("../packages/recovery/src/candidates.js");
 
   const cfg = config();
   const schema = freshSchema("recovery");
@@ -188,7 +188,7 @@ export async function main(): Promise<void> {
       const graph = chain(cfg.overheadSteps, [], stepMs);
       // Slow steps: fewer runs and repetitions keep the bench within minutes; the ratio is what counts.
       const runs = stepMs >= 100 ? cfg.concurrency * 2 : cfg.overheadRuns;
-      const reps = stepMs >= 100 ? Math.min(3, cfg.overheadReps) : cfg.overheadReps;
+      const reps = stepMs >= 100 ? Math.min(5, cfg.overheadReps) : cfg.overheadReps;
       await block(graph, false, concurrency, concurrency);
       await block(graph, true, concurrency, concurrency);
       const plain: number[] = [];

@@ -216,14 +216,18 @@ function classify(
   // A settled row (completed/waiting) whose thread moved on was continued outside runDurably:
   // like a thread with no row, only the checkpoint's age can tell a live run from a dead one.
   const untracked =
-    !run || ((run.status === "completed" || run.status === "waiting") && run.headCheckpointId !== head);
+    !run ||
+    ((run.status === "completed" || run.status === "waiting") && run.headCheckpointId !== head);
   const idle = Math.round(facts.idleSeconds ?? 0);
   const what = run ? "ledger row settled before the last checkpoint" : "no ledger row";
   let why: string;
   if (!untracked) {
     why = `lease expired${run?.owner ? ` (owner ${run.owner})` : ""} with work pending in ${describeNext(snapshot)}`;
   } else if (idle < o.graceSeconds) {
-    return is("running", `${what}; last checkpoint ${idle}s ago, within the ${o.graceSeconds}s grace period`);
+    return is(
+      "running",
+      `${what}; last checkpoint ${idle}s ago, within the ${o.graceSeconds}s grace period`,
+    );
   } else {
     why = `${what} and no checkpoint for ${idle}s with work pending in ${describeNext(snapshot)}`;
   }

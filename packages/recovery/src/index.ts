@@ -37,16 +37,14 @@ export {
 export {
   type DryRunResult,
   type FindStuckOptions,
-  getRecoveryStats,
-  parseDuration,
   RecoveryService,
   type RecoveryServiceOptions,
-  type RecoveryStats,
   type SweepError,
   type SweepOptions,
   type SweepProgress,
   type SweepResult,
 } from "./service.js";
+export { getRecoveryStats, type RecoveryStats } from "./stats.js";
 export type { ToolCallInfo } from "./toolcalls.js";
 export {
   type EffectContext,
@@ -58,3 +56,4 @@ export {
   runOnceInTransaction,
   withReceipt,
 } from "./tools.js";
+export { parseDuration } from "./util.js";

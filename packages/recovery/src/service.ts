@@ -1,17 +1,14 @@
-import {
-  type CheckpointStats,
-  getCheckpointStats,
-  type PostgresCheckpointer,
-} from "@agentstate/checkpointer";
+import type { PostgresCheckpointer } from "@agentstate/checkpointer";
+import { findCandidates } from "./candidates.js";
 import { inspectThread, type StuckState } from "./detect.js";
 import { GraphSet, type RecoverableGraph } from "./graph.js";
-import { findCandidates, ledgerCounts, type RunStatus } from "./ledger.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
 import { type RecoverResult, recoverInspected } from "./recover.js";
+import { parseDuration, pool } from "./util.js";
 
 /** Options of a RecoveryService (recovery options plus sweep knobs). */
 export interface RecoveryServiceOptions extends RecoveryOptions {
@@ -75,35 +72,13 @@ export interface SweepResult {
   durationMs: number;
 }
 
-export interface RecoveryStats extends CheckpointStats {
-  /** Ledger rows per status (threads that ran under runDurably or were recovered/classified). */
-  ledger: Record<RunStatus, number>;
-}
-
-/** getCheckpointStats() plus the run ledger's counts per status. */
-export async function getRecoveryStats(saver: PostgresCheckpointer): Promise<RecoveryStats> {
-  const [stats, ledger] = await Promise.all([getCheckpointStats(saver), ledgerCounts(saver)]);
-  return { ...stats, ledger };
-}
-
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** "90", "90s", "10m", "2h", "1d" → seconds. */
-export function parseDuration(value: number | string | undefined): number {
-  if (value === undefined) return 0;
-  if (typeof value === "number") return value;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(value);
-  if (!m) throw new Error(`Invalid duration "${value}": use seconds or 30s, 10m, 2h, 1d.`);
-  return Number(m[1]) * (UNITS[(m[2] || "s").toLowerCase()] ?? 1);
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time, in order of start. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+/** What a recovery would do with a thread in this state (for --dry-run). */
+export function dryRunResult(r: StuckState): DryRunResult {
+  let status: DryRunResult["status"] = "would_resume";
+  if (!r.isStuck || (r.state === "dead" && !r.canRecover)) status = "skip";
+  else if (!r.canRecover) status = "would_mark_dead";
+  else if (r.retryAt) status = "deferred";
+  return { threadId: r.threadId, status, reason: r.reason, before: r };
 }
 
 /**
@@ -266,17 +241,7 @@ export class RecoveryService {
     try {
       const { g, o, inspection } = await this.inspect(threadId, graphId);
       if (!dryRun) return await recoverInspected(g.handle, inspection, o);
-      const r = inspection.report;
-      const status: DryRunResult["status"] = !r.isStuck
-        ? "skip"
-        : !r.canRecover
-          ? r.state === "dead"
-            ? "skip"
-            : "would_mark_dead"
-          : r.retryAt
-            ? "deferred"
-            : "would_resume";
-      return { threadId, status, reason: r.reason, before: r };
+      return dryRunResult(inspection.report);
     } catch (error) {
       return {
         threadId,

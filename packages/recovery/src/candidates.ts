@@ -1,0 +1,84 @@
+import type { PostgresCheckpointer, Tables } from "@agentstate/checkpointer";
+
+/** Statuses the partial due index covers; keep this list identical to the index predicate. */
+const ACTIVE = "('running','recovering','crashed','failed')";
+
+/** A thread worth classifying, from the index-backed candidate queries. */
+export interface Candidate {
+  threadId: string;
+  graphId: string | null;
+  tracked: boolean;
+}
+
+export interface CandidateQuery {
+  /** Only threads idle (lease expired / last checkpoint) for at least this many seconds. */
+  olderThanSeconds: number;
+  limit: number;
+  /** Also look at threads without a ledger row (cost grows with the checkpoint count). */
+  includeUntracked: boolean;
+  graceSeconds: number;
+  /** Include threads whose backoff has not elapsed yet. */
+  includeDeferred: boolean;
+  /** Thread ids to leave out (a sweep's already-handled ones). */
+  exclude?: string[];
+}
+
+/**
+ * The two candidate queries, exported so benchmarks can EXPLAIN exactly what runs.
+ * Ledger candidates come from the partial index on lease_until (active statuses only, so
+ * completed threads cost nothing). Untracked candidates — no ledger row, or a completed/waiting
+ * row older than the thread's last checkpoint — come from the (thread_id, created_at) index.
+ * Params: tracked ($1 older-than s, $2 limit, $3 include deferred, $4 excluded ids);
+ * untracked ($1 older-than s, $2 grace s, $3 limit, $4 excluded ids).
+ */
+export function candidateSql(t: Tables): { tracked: string; untracked: string } {
+  return {
+    tracked: `SELECT thread_id, graph_id FROM ${t.runs}
+     WHERE status IN ${ACTIVE} AND lease_until < now() - make_interval(secs => $1::float8)
+       AND ($3::boolean OR next_attempt_at IS NULL OR next_attempt_at <= now())
+       AND thread_id <> ALL ($4::text[])
+     ORDER BY lease_until LIMIT $2`,
+    // Two anti/semi-joins rather than one outer join, so each side is an index-only scan:
+    // the primary key for "no row at all", agentstate_runs_settled_idx for stale settled rows.
+    untracked: `WITH a AS MATERIALIZED (
+       SELECT thread_id, max(created_at) AS last_at FROM ${t.checkpoints} GROUP BY thread_id)
+     SELECT thread_id, graph_id FROM (
+       SELECT a.thread_id, NULL::text AS graph_id, a.last_at FROM a
+       WHERE NOT EXISTS (SELECT 1 FROM ${t.runs} r WHERE r.thread_id = a.thread_id)
+       UNION ALL
+       SELECT a.thread_id, r.graph_id, a.last_at FROM a
+       JOIN ${t.runs} r ON r.thread_id = a.thread_id AND r.status IN ('completed', 'waiting')
+       WHERE a.last_at > r.updated_at) c
+     WHERE last_at < now() - make_interval(secs => greatest($1::float8, $2::float8))
+       AND thread_id <> ALL ($4::text[])
+     ORDER BY last_at LIMIT $3`,
+  };
+}
+
+export async function findCandidates(
+  saver: PostgresCheckpointer,
+  q: CandidateQuery,
+): Promise<Candidate[]> {
+  const sql = candidateSql(saver.tables);
+  const exclude = q.exclude ?? [];
+  const tracked = await saver.run<{ thread_id: string; graph_id: string | null }>(
+    "findCandidates()",
+    sql.tracked,
+    [q.olderThanSeconds, q.limit, q.includeDeferred, exclude],
+  );
+  const out: Candidate[] = tracked.map((r) => ({
+    threadId: r.thread_id,
+    graphId: r.graph_id,
+    tracked: true,
+  }));
+  if (!q.includeUntracked || out.length >= q.limit) return out;
+  const untracked = await saver.run<{ thread_id: string; graph_id: string | null }>(
+    "findCandidates()",
+    sql.untracked,
+    [q.olderThanSeconds, q.graceSeconds, q.limit - out.length, exclude],
+  );
+  for (const r of untracked) {
+    out.push({ threadId: r.thread_id, graphId: r.graph_id, tracked: false });
+  }
+  return out;
+}

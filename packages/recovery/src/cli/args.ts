@@ -1,0 +1,39 @@
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { parseDuration } from "../util.js";
+import { type Context, openContext } from "./context.js";
+
+export const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
+  return n;
+};
+export const duration = (v: string) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+export const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/**
+ * Runs an action with a connection and closes it; the action returns the exit code. `check`
+ * validates the arguments first, so a usage error never waits for a database.
+ */
+export function action<A extends unknown[]>(
+  fn: (ctx: Context, ...args: A) => Promise<number>,
+  check?: (...args: A) => void,
+) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    check?.(...(args.slice(0, -1) as A));
+    const ctx = await openContext(cmd);
+    try {
+      process.exitCode = await fn(ctx, ...(args.slice(0, -1) as A));
+    } finally {
+      await ctx.close();
+    }
+  };
+}

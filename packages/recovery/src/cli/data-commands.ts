@@ -1,0 +1,127 @@
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { getRecoveryStats } from "../stats.js";
+import { action, duration, int } from "./args.js";
+import { runDoctor } from "./doctor.js";
+import { EXIT, formatBytes, formatDate, table } from "./output.js";
+
+/** stats, threads, prune, setup, doctor: thin shells over the checkpointer and ledger. */
+export function registerDataCommands(program: Command): void {
+  program
+    .command("stats")
+    .description("checkpoint totals, sizes and run-ledger counts per status")
+    .action(
+      action(async (ctx) => {
+        const s = await getRecoveryStats(ctx.saver);
+        ctx.out.result(s, () =>
+          [
+            table(
+              ["", ""],
+              [
+                ["database", `${ctx.target.kind} ${ctx.target.location}`],
+                ["threads", s.uniqueThreads],
+                ["checkpoints", s.totalCheckpoints],
+                ["oldest", formatDate(s.oldestCheckpointAt)],
+                ["newest", formatDate(s.newestCheckpointAt)],
+                ["size", formatBytes(s.bytes.total)],
+              ],
+            ),
+            "",
+            table(["LEDGER STATUS", "THREADS"], Object.entries(s.ledger)),
+          ].join("\n"),
+        );
+        return s.ledger.dead > 0 ? EXIT.DEAD : EXIT.OK;
+      }),
+    );
+
+  program
+    .command("threads")
+    .description("threads by last activity, with their ledger status")
+    .option("--limit <n>", "threads per page", int("--limit"), 50)
+    .option("--after <threadId>", "page cursor (from the previous page)")
+    .option("--inactive-for <duration>", "only threads idle this long, e.g. 7d", duration)
+    .action(
+      action(async (ctx, o: { limit: number; after?: string; inactiveFor?: number }) => {
+        const page = await ctx.saver.listThreads({
+          limit: o.limit,
+          after: o.after,
+          inactiveSince: o.inactiveFor ? new Date(Date.now() - o.inactiveFor * 1000) : undefined,
+        });
+        const ids = page.threads.map((t) => t.threadId);
+        const ledger = await ctx.saver.run<{ thread_id: string; status: string; attempts: number }>(
+          "threads",
+          `SELECT thread_id, status, attempts FROM ${ctx.saver.tables.runs} WHERE thread_id = ANY($1)`,
+          [ids],
+        );
+        const byId = new Map(ledger.map((r) => [r.thread_id, r]));
+        const threads = page.threads.map((t) => ({
+          ...t,
+          status: byId.get(t.threadId)?.status ?? null,
+          attempts: byId.get(t.threadId)?.attempts ?? 0,
+        }));
+        ctx.out.result({ threads, nextCursor: page.nextCursor ?? null }, () =>
+          [
+            table(
+              ["THREAD", "LAST ACTIVITY", "CHECKPOINTS", "LEDGER"],
+              threads.map((t) => [
+                t.threadId,
+                formatDate(t.lastActivityAt),
+                t.checkpointCount,
+                t.status ?? "-",
+              ]),
+            ),
+            page.nextCursor ? `\nnext page: --after ${page.nextCursor}` : "",
+          ].join(""),
+        );
+        return EXIT.OK;
+      }),
+    );
+
+  program
+    .command("prune")
+    .description("retention: keep the newest N checkpoints per thread and/or drop idle threads")
+    .option("--keep-latest <n>", "checkpoints to keep per thread", int("--keep-latest"))
+    .option("--older-than <duration>", "delete threads idle this long, e.g. 30d", duration)
+    .option("--dry-run", "count what would go, delete nothing")
+    .action(
+      action(
+        async (ctx, o: { keepLatest?: number; olderThan?: number; dryRun?: boolean }) => {
+          const r = await ctx.saver.prune({
+            keepLatest: o.keepLatest,
+            olderThan:
+              o.olderThan !== undefined ? new Date(Date.now() - o.olderThan * 1000) : undefined,
+            dryRun: o.dryRun,
+            onProgress: (p) =>
+              ctx.out.note(
+                `scanned ${p.threadsScanned} thread(s), ${p.checkpointsDeleted} checkpoint(s)`,
+              ),
+          });
+          ctx.out.result(r, () => table(["", ""], Object.entries(r)));
+          return EXIT.OK;
+        },
+        (o: { keepLatest?: number; olderThan?: number }) => {
+          if (o.keepLatest === undefined && o.olderThan === undefined) {
+            throw new InvalidArgumentError("Give --keep-latest, --older-than, or both.");
+          }
+        },
+      ),
+    );
+
+  program
+    .command("setup")
+    .description("create or upgrade the tables (locked migrations; safe to run concurrently)")
+    .action(
+      action(async (ctx) => {
+        ctx.out.result(
+          { ok: true, target: ctx.target },
+          () => `tables are up to date (${ctx.target.kind} ${ctx.target.location})`,
+        );
+        return EXIT.OK;
+      }),
+    );
+
+  program
+    .command("doctor")
+    .description("check the connection, schema, indexes, ledger and graphs")
+    .action(action(async (ctx) => runDoctor(ctx)));
+}

@@ -1,0 +1,182 @@
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { findCandidates } from "../candidates.js";
+import type { StuckState } from "../detect.js";
+import type { RecoverResult } from "../recover.js";
+import {
+  type DryRunResult,
+  dryRunResult,
+  type RecoveryService,
+  type SweepError,
+} from "../service.js";
+import { action, duration, int } from "./args.js";
+import { type Context, openService } from "./context.js";
+import { EXIT, formatDate, table } from "./output.js";
+
+async function requireService(ctx: Context, force = false): Promise<RecoveryService> {
+  const service = await openService(ctx, { force });
+  if (!service) {
+    throw new InvalidArgumentError(
+      "This command needs the graph: pass --graph ./src/agent.ts:graph, --config langgraph.json, or run where langgraph.json is.",
+    );
+  }
+  return service;
+}
+
+async function deadCount(ctx: Context): Promise<number> {
+  const [row] = await ctx.saver.run<{ n: number }>(
+    "deadCount()",
+    `SELECT count(*)::int AS n FROM ${ctx.saver.tables.runs} WHERE status = 'dead'`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+const stuckRow = (s: StuckState) => [
+  s.threadId,
+  s.state,
+  s.attempts,
+  formatDate(s.lastCheckpointAt),
+  s.next.join(","),
+  s.pendingToolCalls.map((c) => `${c.name}${c.idempotent ? "" : "!"}`).join(","),
+  s.reason,
+];
+const STUCK_HEADERS = [
+  "THREAD",
+  "STATE",
+  "ATTEMPTS",
+  "LAST CHECKPOINT",
+  "NEXT",
+  "IN-FLIGHT TOOLS",
+  "REASON",
+];
+
+/** stuck (detect only) and recover (ids or --all): thin shells over RecoveryService. */
+export function registerRecoveryCommands(program: Command): void {
+  program
+    .command("stuck [threadIds...]")
+    .description("detect only: list crashed, failed and dead threads (changes nothing)")
+    .option("--older-than <duration>", "only threads idle at least this long, e.g. 10m", duration)
+    .option("--limit <n>", "candidates to classify", int("--limit"), 100)
+    .action(
+      action(async (ctx, threadIds: string[], o: { olderThan?: number; limit: number }) => {
+        const service = await openService(ctx);
+        if (!service) {
+          // Without the graph only the ledger can speak: expired leases are candidates.
+          const candidates = await findCandidates(ctx.saver, {
+            olderThanSeconds: o.olderThan ?? 0,
+            limit: o.limit,
+            includeUntracked: false,
+            graceSeconds: 0,
+            includeDeferred: true,
+          });
+          const dead = await deadCount(ctx);
+          ctx.out.result(
+            { exact: false, candidates, dead },
+            () =>
+              `${candidates.length} thread(s) with an expired lease (pass --graph for exact classification)\n` +
+              table(
+                ["THREAD", "GRAPH"],
+                candidates.map((c) => [c.threadId, c.graphId]),
+              ) +
+              (dead ? `\n${dead} dead thread(s)` : ""),
+          );
+          return dead > 0 ? EXIT.DEAD : candidates.length > 0 ? EXIT.STUCK : EXIT.OK;
+        }
+        const states = threadIds.length
+          ? await Promise.all(threadIds.map((id) => service.checkStuckState(id)))
+          : await service.findStuckThreads({ olderThan: o.olderThan, limit: o.limit });
+        const dead = threadIds.length
+          ? states.filter((s) => s.state === "dead").length
+          : await deadCount(ctx);
+        const stuck = states.filter((s) => s.isStuck);
+        ctx.out.result({ exact: true, threads: states, stuck: stuck.length, dead }, () =>
+          states.length === 0
+            ? "no stuck threads"
+            : table(STUCK_HEADERS, states.map(stuckRow)) + (dead ? `\n${dead} dead thread(s)` : ""),
+        );
+        return dead > 0 ? EXIT.DEAD : stuck.some((s) => s.state !== "dead") ? EXIT.STUCK : EXIT.OK;
+      }),
+    );
+
+  program
+    .command("recover [threadIds...]")
+    .description("resume stuck threads from their last checkpoint (exactly once across workers)")
+    .option("--all", "sweep: find and recover every stuck thread")
+    .option("--dry-run", "classify and say what would happen; change nothing")
+    .option("--force", "re-drive dead threads, ignoring attempts and backoff")
+    .option("--older-than <duration>", "with --all: only threads idle at least this long", duration)
+    .action(
+      action(
+        async (
+          ctx,
+          threadIds: string[],
+          o: { all?: boolean; dryRun?: boolean; force?: boolean; olderThan?: number },
+        ) => {
+          const service = await requireService(ctx, Boolean(o.force));
+          let results: Array<RecoverResult | DryRunResult | SweepError>;
+          if (o.all) {
+            const sweep = await service.sweep({
+              dryRun: o.dryRun,
+              olderThan: o.olderThan,
+              onProgress: (p) =>
+                ctx.out.note(`[${p.done}/${p.total}] ${p.last.threadId}: ${describe(p.last)}`),
+            });
+            results = sweep.results;
+            ctx.out.note(`swept ${sweep.scanned} thread(s) in ${sweep.durationMs} ms`);
+          } else {
+            results = [];
+            for (const [i, id] of threadIds.entries()) {
+              const r = o.dryRun
+                ? await dryRunOne(service, id)
+                : await service.recoverStuckSession(id);
+              results.push(r);
+              ctx.out.note(`[${i + 1}/${threadIds.length}] ${id}: ${describe(r)}`);
+            }
+          }
+          const dead = o.all
+            ? await deadCount(ctx)
+            : results.filter((r) => r.status === "dead").length;
+          ctx.out.result({ dryRun: Boolean(o.dryRun), results, dead }, () =>
+            results.length === 0
+              ? "nothing to recover"
+              : table(
+                  ["THREAD", "RESULT", "DETAIL"],
+                  results.map((r) => [r.threadId, r.status, describe(r)]),
+                ),
+          );
+          if (results.some((r) => r.status === "error")) return EXIT.ERROR;
+          if (dead > 0) return EXIT.DEAD;
+          return results.some(unfinished) ? EXIT.STUCK : EXIT.OK;
+        },
+        (threadIds: string[], o: { all?: boolean }) => {
+          if (!o.all && threadIds.length === 0) {
+            throw new InvalidArgumentError("Name thread ids, or pass --all to sweep.");
+          }
+          if (o.all && threadIds.length > 0) {
+            throw new InvalidArgumentError("Give thread ids or --all, not both.");
+          }
+        },
+      ),
+    );
+}
+
+async function dryRunOne(service: RecoveryService, threadId: string): Promise<DryRunResult> {
+  return dryRunResult(await service.checkStuckState(threadId));
+}
+
+function unfinished(r: RecoverResult | DryRunResult | SweepError): boolean {
+  if (r.status === "resumed")
+    return (
+      (r as RecoverResult).outcome !== "completed" && (r as RecoverResult).outcome !== "waiting"
+    );
+  return ["deferred", "would_resume", "would_mark_dead"].includes(r.status);
+}
+
+function describe(r: RecoverResult | DryRunResult | SweepError): string {
+  if (r.status === "error") return `error: ${(r as SweepError).error}`;
+  if (r.status === "resumed") {
+    const rr = r as RecoverResult;
+    return `resumed (attempt ${rr.attempts}) → ${rr.outcome}${rr.error ? `: ${rr.error}` : ""}`;
+  }
+  return `${r.status}: ${(r as RecoverResult).reason}`;
+}
