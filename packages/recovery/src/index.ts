@@ -37,6 +37,7 @@ export {
 export {
   type DryRunResult,
   type FindStuckOptions,
+  findStuckThreads,
   RecoveryService,
   type RecoveryServiceOptions,
   type SweepError,

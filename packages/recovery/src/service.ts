@@ -280,3 +280,12 @@ export class RecoveryService {
     await this.sweeping?.catch(() => {});
   }
 }
+
+/** `new RecoveryService(graphs, options).findStuckThreads(query)`, for one-off checks. */
+export function findStuckThreads(
+  graphs: RecoverableGraph | Record<string, RecoverableGraph>,
+  query: FindStuckOptions = {},
+  options: RecoveryServiceOptions = {},
+): Promise<StuckState[]> {
+  return new RecoveryService(graphs, options).findStuckThreads(query);
+}

@@ -6,8 +6,10 @@ import {
   checkStuckState,
   patchOrphanedToolCalls,
   RecoveryError,
+  RecoveryService,
   readRun,
   recoverStuckSession,
+  runDurably,
   runOnce,
   runOnceInTransaction,
 } from "../src/index.js";
@@ -149,6 +151,26 @@ describe.skipIf(!up)("tool calls in flight, receipts and orphans", () => {
     expect(r).toMatchObject({ status: "resumed", outcome: "completed" });
     expect(await readRun(env.saver, "untracked")).toMatchObject({ status: "completed" });
     expect(await effects("untracked")).toEqual({ started: 2, effect: 1, done: 1 });
+  });
+
+  it("a live run inside a slow tool holds its lease: running, not stuck, not swept", async () => {
+    const agent = buildAgent({ schema, hangOn: "t1-write", hangMs: 2500 }, env.saver);
+    const opts = { leaseSeconds: 1, heartbeatMs: 200 };
+    const run = runDurably(
+      agent,
+      { messages: [new HumanMessage("go")] },
+      { configurable: { thread_id: "live-tool" } },
+      opts,
+    );
+    await waitFor(async () => (await effects("live-tool")).started === 1, "the slow tool to start");
+    await sleep(1300); // past the lease length: only the heartbeat keeps it
+    const state = await checkStuckState("live-tool", agent, { ...opts, graceSeconds: 0 });
+    expect(state).toMatchObject({ state: "running", isStuck: false, tracked: true });
+    const sweep = await new RecoveryService(agent, { ...opts, graceSeconds: 0 }).sweep();
+    expect(sweep.results.map((r) => r.threadId)).not.toContain("live-tool");
+    await run;
+    expect(await effects("live-tool")).toEqual({ started: 1, effect: 1, done: 1 });
+    expect((await checkStuckState("live-tool", agent)).state).toBe("completed");
   });
 
   it("runOnce replays a stored result, refuses an unknown outcome, and forgets a failed effect", async () => {
