@@ -296,3 +296,21 @@ export async function recordClassification(
   );
   return rows.length > 0;
 }
+
+/** Dead without a checkpoint to guard on (a run that died before writing its first one). */
+export async function markDead(
+  saver: PostgresCheckpointer,
+  threadId: string,
+  reason: string,
+): Promise<boolean> {
+  const rows = await saver.run(
+    "markDead()",
+    `UPDATE ${saver.tables.runs} SET status = 'dead', owner = NULL, lease_until = NULL,
+       next_attempt_at = NULL, details = details || jsonb_build_object('reason', $2::text),
+       updated_at = now()
+     WHERE thread_id = $1 AND NOT (status IN ('running', 'recovering') AND lease_until > now())
+     RETURNING 1`,
+    [threadId, reason],
+  );
+  return rows.length > 0;
+}

@@ -1,7 +1,7 @@
 import { type Inspection, inspectThread, type StuckState } from "./detect.js";
 import { type LeasedRunResult, leasedStream } from "./durable.js";
 import { type GraphHandle, type RecoverableGraph, resolveGraph, threadConfig } from "./graph.js";
-import { claimForRecovery, readRun, recordClassification } from "./ledger.js";
+import { claimForRecovery, markDead, readRun, recordClassification } from "./ledger.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
@@ -118,6 +118,8 @@ export async function recoverInspected(
         error: report.lastError,
         errorKind: report.errorKind,
       });
+    } else {
+      await markDead(handle.saver, threadId, report.reason);
     }
     return result("dead", report.reason);
   }

@@ -181,6 +181,23 @@ describe.skipIf(!up)("run lifecycle: live, waiting, failing, dead", () => {
     expect(b.runs).toMatchObject({ step1: 1, step2: 4, slow: 1, step3: 2 });
   });
 
+  it("a run that died before its first checkpoint goes dead (nothing to resume), once", async () => {
+    const graph = stepsGraph(env.saver, { runs: {} });
+    await env.pool.query(
+      `INSERT INTO "${schema}".agentstate_runs (thread_id, status, owner, lease_until, fence)
+       VALUES ('nocp', 'running', 'gone', now() - interval '1 minute', 1)`,
+    );
+    const state = await checkStuckState("nocp", graph);
+    expect(state).toMatchObject({ state: "crashed", canRecover: false, headCheckpointId: null });
+    expect((await recoverStuckSession("nocp", graph)).status).toBe("dead");
+    expect(await readRun(env.saver, "nocp")).toMatchObject({ status: "dead", owner: null });
+    const sweep = await new RecoveryService(graph).sweep();
+    expect(sweep.results.map((r) => r.threadId)).not.toContain("nocp");
+    await expect(checkStuckState("never-ran", graph)).rejects.toMatchObject({
+      code: "THREAD_NOT_FOUND",
+    });
+  });
+
   it("streamDurably streams chunks and records a caller that stops early as waiting", async () => {
     const b: StepBehavior = { runs: {} };
     const graph = stepsGraph(env.saver, b);
