@@ -10,6 +10,8 @@ export interface ThroughputOptions {
   rounds: number;
   warmup: number;
   reps: number;
+  /** Part of every thread id, so repeated calls on one saver never continue old threads. */
+  runId?: string;
 }
 
 export interface ThroughputResult {
@@ -58,7 +60,7 @@ export async function benchThroughput(
       const k = (Math.max(rep, 0) + j) % savers.length;
       const s = savers[k]!;
       const graph = graphs[k]!;
-      const prefix = `tp-${rep < 0 ? `w${-rep}` : rep}-${s.kind}`;
+      const prefix = `tp${options.runId ?? ""}-${rep < 0 ? `w${-rep}` : rep}-${s.kind}`;
       let wrongLength = 0;
       const jobs = Array.from({ length: threads }, (_, i) => async () => {
         const out = await runTurn(graph, `${prefix}-${i}`, rounds);
