@@ -101,9 +101,7 @@ export class ResearchAgent {
   }
 
   /** The thread's state values: messages and the files kept in graph state. */
-  async state(
-    threadId: string,
-  ): Promise<{
+  async state(threadId: string): Promise<{
     messages: Array<{ content: unknown; getType(): string }>;
     files?: Record<string, unknown>;
   }> {
