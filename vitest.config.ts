@@ -9,6 +9,8 @@ const shared = {
   testTimeout: 60_000,
   hookTimeout: 120_000,
   pool: "forks" as const,
+  // The AWS SDK prints a Node-version notice in every process it loads in; it is noise here.
+  env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
 };
 
 export default defineConfig({
