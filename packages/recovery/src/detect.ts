@@ -1,3 +1,4 @@
+import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { ErrorKind } from "./classify.js";
@@ -94,15 +95,26 @@ export async function inspectThread(
   o: ResolvedRecoveryOptions,
 ): Promise<Inspection> {
   const config = threadConfig(threadId);
-  const [facts, snapshot, latest] = await Promise.all([
-    readThreadFacts(handle.saver, threadId),
-    handle.pregel.getState(config),
-    handle.saver.getTuple(config),
+  // getState reads the head checkpoint through the saver; keep that tuple (its Sends and
+  // versions_seen are not in the snapshot) instead of reading it a second time.
+  let tuple: CheckpointTuple | undefined;
+  const saver = handle.saver;
+  const reading = Object.create(saver, {
+    getTuple: {
+      value: async (c: RunnableConfig) => {
+        const t = await saver.getTuple(c);
+        if (!c.configurable?.checkpoint_ns) tuple = t;
+        return t;
+      },
+    },
+  });
+  const shadow: PregelLike = Object.create(handle.pregel, { checkpointer: { value: reading } });
+  const [facts, snapshot] = await Promise.all([
+    readThreadFacts(saver, threadId),
+    shadow.getState(config),
   ]);
   const head = (snapshot.config?.configurable?.checkpoint_id as string | undefined) ?? null;
-  // A write between the two reads: take the tuple that matches the snapshot.
-  const tuple =
-    head && latest?.checkpoint.id !== head ? await handle.saver.getTuple(snapshot.config) : latest;
+  if (head && tuple?.checkpoint.id !== head) tuple = await saver.getTuple(snapshot.config);
   const analysis = analyzeToolCalls(
     handle.pregel,
     snapshot,
