@@ -203,7 +203,7 @@ describe.skipIf(!saver)("examples/cron: agentstate recover --all from the cronta
       ],
       { ...process.env, ...dbEnv },
     );
-    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
     const done = await thread("cron-dead");
     expect(done.next).toEqual([]);
     expect(done.answers).toEqual([
