@@ -3,9 +3,11 @@ import {
   type Checkpoint,
   type CheckpointPendingWrite,
   type CheckpointTuple,
+  compareWritesSortKeys,
   maxChannelVersion,
   type SerializerProtocol,
   TASKS,
+  writesSortKey,
 } from "@langchain/langgraph-checkpoint";
 import { fromJsonbText, parseJsonb } from "./nul.js";
 
@@ -61,6 +63,9 @@ export async function toTuple(serde: SerializerProtocol, g: Group): Promise<Chec
       channelValues[r.a as string] = await serde.loadsTyped(r.b as string, r.blob);
     }),
   );
+  // (task_path, task_id, idx) in code-point order: the order live execution applies them in.
+  const key = (r: ReadRow) => writesSortKey(r.d ?? "", r.a ?? "", r.idx);
+  g.writes.sort((x, y) => compareWritesSortKeys(key(x), key(y)));
   const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
     g.writes.map(
       async (r) =>

@@ -120,7 +120,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
       cp += " AND checkpoint_id = $3";
     } else cp += " ORDER BY checkpoint_id DESC LIMIT 1";
     const { tuples } = await this.readPage("getTuple()", cp, "checkpoint_id DESC", params);
-    return tuples[0];
+    return (await tuples.next()).value ?? undefined;
   }
 
   async *list(
@@ -133,10 +133,10 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     while (remaining > 0) {
       const pageSize = Math.min(this.options.listPageSize, remaining);
       const { sql, params } = plan.page(cursor, pageSize);
-      const { tuples, last } = await this.readPage("list()", sql, plan.order, params);
-      for (const tuple of tuples) yield tuple;
-      if (tuples.length < pageSize || !last) return;
-      remaining -= tuples.length;
+      const { tuples, count, last } = await this.readPage("list()", sql, plan.order, params);
+      yield* tuples;
+      if (count < pageSize || !last) return;
+      remaining -= count;
       cursor = last;
     }
   }
@@ -354,15 +354,25 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     return this.db;
   }
 
-  /** One round trip: a page of checkpoints with their blobs and writes, in `order`. */
+  /**
+   * One round trip: a page of checkpoints with their blobs and writes, in `order`. Tuples are
+   * decoded one at a time as the caller pulls them, so a page of large states is never all
+   * live at once.
+   */
   private async readPage(what: string, cpSql: string, order: string, params: unknown[]) {
     const rows = await this.run<ReadRow>(what, readSql(this.tables, cpSql, order), params, BINARY);
     const groups = groupRows(rows).sort((a, b) => a.head.idx - b.head.idx);
-    const tuples = await Promise.all(groups.map((g) => toTuple(this.serde, g)));
-    for (const tuple of tuples) {
-      if (tuple.checkpoint.v < 4 && tuple.parentConfig) await this.upgradeLegacySends(tuple);
+    const saver = this;
+    async function* tuples(): AsyncGenerator<CheckpointTuple> {
+      for (let i = 0; i < groups.length; i += 1) {
+        const group = groups[i] as (typeof groups)[number];
+        groups[i] = undefined as never; // let the page's rows go as soon as they are decoded
+        const tuple = await toTuple(saver.serde, group);
+        if (tuple.checkpoint.v < 4 && tuple.parentConfig) await saver.upgradeLegacySends(tuple);
+        yield tuple;
+      }
     }
-    return { tuples, last: groups.at(-1)?.head };
+    return { tuples: tuples(), count: groups.length, last: groups.at(-1)?.head };
   }
 
   private async upgradeLegacySends(tuple: CheckpointTuple): Promise<void> {

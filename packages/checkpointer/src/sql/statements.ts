@@ -103,29 +103,35 @@ export function putWritesSql(
  * The read path: checkpoint rows, the blobs their channel_versions name (probed by key,
  * so the cost does not grow with the thread), and their pending writes, in one query.
  * `cpSql` selects CP_COLUMNS in `order`; checkpoint rows carry their rank in `idx`.
+ * Pending writes come unordered: callers sort them by writesSortKey.
  */
 export function readSql(t: Tables, cpSql: string, order: string): string {
+  // LIMIT 1 / OFFSET 0 keep each lateral subquery a parameterized primary-key probe: without them
+  // the planner flattens it into a join that reads every blob (or write) row of the thread.
+  // No ORDER BY: checkpoint rows carry their rank, writes are sorted per checkpoint in code.
   return `WITH cp AS (SELECT x.*, row_number() OVER (ORDER BY ${order}) AS ord FROM (${cpSql}) AS x)
-  SELECT * FROM (
-    SELECT 0 AS kind, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id,
-      cp.parent_checkpoint_id AS a, cp.checkpoint::text AS b, cp.metadata::text AS c,
-      NULL::text AS d, NULL::bytea AS blob, cp.ord::int AS idx
-    FROM cp
-    UNION ALL
-    SELECT 1, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id, bl.channel, bl.type, NULL, NULL, bl.blob, 0
-    FROM cp
-    CROSS JOIN LATERAL jsonb_each_text(cp.checkpoint -> 'channel_versions') AS v(key, value)
-    CROSS JOIN LATERAL (
-      SELECT b.channel, b.type, b.blob FROM ${t.blobs} b
-      WHERE b.thread_id = cp.thread_id AND b.checkpoint_ns = cp.checkpoint_ns
-        AND b.channel = v.key AND b.version = v.value
-    ) AS bl
-    UNION ALL
-    SELECT 2, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id, w.task_id, w.channel, w.type, w.task_path, w.blob, w.idx
-    FROM cp JOIN ${t.writes} w
-      ON w.thread_id = cp.thread_id AND w.checkpoint_ns = cp.checkpoint_ns AND w.checkpoint_id = cp.checkpoint_id
-  ) AS u
-  ORDER BY kind, d COLLATE "C", a COLLATE "C", idx`;
+  SELECT 0 AS kind, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id,
+    cp.parent_checkpoint_id AS a, cp.checkpoint::text AS b, cp.metadata::text AS c,
+    NULL::text AS d, NULL::bytea AS blob, cp.ord::int AS idx
+  FROM cp
+  UNION ALL
+  SELECT 1, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id, bl.channel, bl.type, NULL, NULL, bl.blob, 0
+  FROM cp
+  CROSS JOIN LATERAL jsonb_each_text(cp.checkpoint -> 'channel_versions') AS v(key, value)
+  CROSS JOIN LATERAL (
+    SELECT b.channel, b.type, b.blob FROM ${t.blobs} b
+    WHERE b.thread_id = cp.thread_id AND b.checkpoint_ns = cp.checkpoint_ns
+      AND b.channel = v.key AND b.version = v.value
+    LIMIT 1
+  ) AS bl
+  UNION ALL
+  SELECT 2, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id, w.task_id, w.channel, w.type, w.task_path, w.blob, w.idx
+  FROM cp
+  CROSS JOIN LATERAL (
+    SELECT * FROM ${t.writes} w
+    WHERE w.thread_id = cp.thread_id AND w.checkpoint_ns = cp.checkpoint_ns AND w.checkpoint_id = cp.checkpoint_id
+    OFFSET 0
+  ) AS w`;
 }
 
 export const CP_COLUMNS =
@@ -171,9 +177,12 @@ export function deltaHistorySql(t: Tables): string {
     UNION ALL
     SELECT 1, chain.depth, b.channel, NULL, NULL, 0, b.type, b.blob
     FROM chain CROSS JOIN LATERAL unnest(chain.wanted) AS r(ch)
-    JOIN ${t.blobs} b
-      ON b.thread_id = $1 AND b.checkpoint_ns = $2 AND b.channel = r.ch
-     AND b.version = chain.cv ->> r.ch AND b.type <> 'empty'
+    CROSS JOIN LATERAL (
+      SELECT bb.channel, bb.type, bb.blob FROM ${t.blobs} bb
+      WHERE bb.thread_id = $1 AND bb.checkpoint_ns = $2 AND bb.channel = r.ch
+        AND bb.version = chain.cv ->> r.ch AND bb.type <> 'empty'
+      LIMIT 1
+    ) AS b
   ) AS u
   ORDER BY kind, depth DESC, task_path COLLATE "C", task_id COLLATE "C", idx`;
 }
