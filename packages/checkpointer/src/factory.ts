@@ -11,7 +11,7 @@ export interface GetCheckpointerOptions {
   connectionString?: string;
   /** An existing pool (not ended by end() unless `endPool`). Wins over connectionString. */
   pool?: pg.Pool;
-  /** @default "public" */
+  /** Falls back to `AGENTSTATE_SCHEMA` (as the `agentstate` CLI does). @default "public" */
   schema?: string;
   /**
    * Embedded (PGlite) data directory, or ":memory:". Falls back to `AGENTSTATE_DATA_DIR`.
@@ -53,7 +53,8 @@ export function describeTarget(options: GetCheckpointerOptions = {}): {
 export async function getCheckpointer(
   options: GetCheckpointerOptions = {},
 ): Promise<PostgresCheckpointer> {
-  const common = { schema: options.schema, createSchema: options.createSchema };
+  const schema = options.schema ?? (process.env.AGENTSTATE_SCHEMA || undefined);
+  const common = { schema, createSchema: options.createSchema };
   let saver: PostgresCheckpointer;
   const url = options.connectionString ?? process.env.DATABASE_URL;
   if (options.pool) {

@@ -129,3 +129,18 @@ describe.each(targets)("identifiers and bad input ($name)", (target) => {
     }
   });
 });
+
+describe("getCheckpointer() environment fallbacks", () => {
+  it("takes the schema from AGENTSTATE_SCHEMA, as the CLI does", async () => {
+    const before = process.env.AGENTSTATE_SCHEMA;
+    process.env.AGENTSTATE_SCHEMA = "from_env";
+    try {
+      const saver = await getCheckpointer({ dataDir: ":memory:" });
+      expect(saver.tables.checkpoints).toBe('"from_env".checkpoints');
+      await saver.end();
+    } finally {
+      if (before === undefined) delete process.env.AGENTSTATE_SCHEMA;
+      else process.env.AGENTSTATE_SCHEMA = before;
+    }
+  });
+});
