@@ -9,6 +9,13 @@ export interface PostgresCheckpointerOptions {
   endPool?: boolean;
   /** Rows fetched per round trip by list(), which streams. @default 100 */
   listPageSize?: number;
+  /**
+   * Write statements in flight at once. Writes from other threads that arrive while this many
+   * are running wait and then go together as one statement (group commit): fewer round trips,
+   * plans and commits under load; a lone writer never waits. 0 turns coalescing off.
+   * @default 2
+   */
+  maxConcurrentWrites?: number;
 }
 
 export interface ResolvedOptions {
@@ -16,6 +23,7 @@ export interface ResolvedOptions {
   createSchema: boolean;
   endPool: boolean;
   listPageSize: number;
+  maxConcurrentWrites: number;
 }
 
 export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedOptions {
@@ -26,7 +34,15 @@ export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedO
       `listPageSize must be a positive integer, got ${listPageSize}.`,
     );
   }
+  const maxConcurrentWrites = options?.maxConcurrentWrites ?? 2;
+  if (!Number.isInteger(maxConcurrentWrites) || maxConcurrentWrites < 0) {
+    throw new CheckpointerError(
+      "INVALID_CONFIG",
+      `maxConcurrentWrites must be an integer ≥ 0, got ${maxConcurrentWrites}.`,
+    );
+  }
   return {
+    maxConcurrentWrites,
     schema: options?.schema ?? "public",
     createSchema: options?.createSchema ?? true,
     endPool: options?.endPool ?? false,

@@ -13,6 +13,7 @@ import {
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
+import { WriteCoalescer, type WriteJob } from "./batch.js";
 import {
   type Connection,
   type Database,
@@ -44,7 +45,21 @@ import { groupRows, migratePendingSends, type ReadRow, toTuple } from "./rows.js
 import { type Tables, tablesFor } from "./sql/identifiers.js";
 import { type ListCursor, listPlan } from "./sql/list.js";
 import { runMigrations } from "./sql/migrate.js";
-import { CP_COLUMNS, deltaHistorySql, putSql, putWritesSql, readSql } from "./sql/statements.js";
+import {
+  BATCH_PARAMS,
+  batchSql,
+  CP_COLUMNS,
+  deltaHistorySql,
+  putSql,
+  putWritesSql,
+  readSql,
+} from "./sql/statements.js";
+
+/** Parameters a job adds to a combined statement (see batchSql). */
+function jobParams(job: WriteJob): number {
+  if (job.kind === "put") return BATCH_PARAMS.checkpoint + job.blobs.length * BATCH_PARAMS.blob;
+  return (job.special.length + job.regular.length) * BATCH_PARAMS.write;
+}
 
 /** Reads ask for binary results: blobs arrive as bytes instead of hex text to decode. */
 const BINARY: QueryOptions = { binary: true };
@@ -64,6 +79,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   private listeners: OperationListener[] = [];
   private pruneListeners: Array<(result: PruneResult) => void> = [];
   private setupDone?: Promise<void>;
+  private readonly coalescer?: WriteCoalescer;
 
   constructor(
     connection: Connection,
@@ -74,6 +90,62 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     this.options = resolveOptions(options);
     this.tables = tablesFor(this.options.schema);
     this.db = toDatabase(connection, this.options.endPool);
+    if (this.options.maxConcurrentWrites > 0) {
+      this.coalescer = new WriteCoalescer(this.options.maxConcurrentWrites, {
+        maxParams: MAX_PARAMS,
+        params: jobParams,
+        one: (job) => this.runJob(job),
+        many: (jobs) => this.runJobs(jobs),
+      });
+    }
+  }
+
+  /** One job alone: the same single statement put()/putWrites() would send. */
+  private async runJob(job: WriteJob): Promise<void> {
+    if (job.kind === "put") {
+      await this.run("put()", putSql(this.tables, job.blobs.length, false), [
+        ...job.head,
+        ...job.blobs.flat(),
+      ]);
+    } else {
+      const sql = putWritesSql(this.tables, job.special.length, job.regular.length, false);
+      await this.run("putWrites()", sql, [
+        ...job.head,
+        ...job.special.flat(),
+        ...job.regular.flat(),
+      ]);
+    }
+  }
+
+  /** Several threads' jobs as one statement. */
+  private async runJobs(jobs: WriteJob[]): Promise<void> {
+    const blobs: unknown[] = [];
+    const checkpoints: unknown[] = [];
+    const special: unknown[] = [];
+    const regular: unknown[] = [];
+    const counts = { blobs: 0, checkpoints: 0, special: 0, regular: 0 };
+    for (const job of jobs) {
+      const [thread, ns] = job.head;
+      if (job.kind === "put") {
+        checkpoints.push(...job.head);
+        counts.checkpoints += 1;
+        for (const b of job.blobs) blobs.push(thread, ns, ...b);
+        counts.blobs += job.blobs.length;
+      } else {
+        for (const w of job.special) special.push(...job.head, ...w);
+        for (const w of job.regular) regular.push(...job.head, ...w);
+        counts.special += job.special.length;
+        counts.regular += job.regular.length;
+      }
+    }
+    const sql = batchSql(
+      this.tables,
+      counts.blobs,
+      counts.checkpoints,
+      counts.special,
+      counts.regular,
+    );
+    await this.run("writeBatch()", sql, [...blobs, ...checkpoints, ...special, ...regular]);
   }
 
   /** A checkpointer on its own pool (ended by end()). Call setup() before first use. */
@@ -161,7 +233,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
         .then(([, bytes]) => toJsonbText(new TextDecoder().decode(bytes))),
     ]);
     const lease = this.leases.get(threadId);
-    const params: unknown[] = [
+    const head: unknown[] = [
       threadId,
       checkpoint_ns,
       checkpoint.id,
@@ -169,6 +241,14 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
       toJsonbText(JSON.stringify(stored)),
       metadataText,
     ];
+    const done = {
+      configurable: { thread_id: threadId, checkpoint_ns, checkpoint_id: checkpoint.id },
+    };
+    if (!lease && this.coalescer && head.length + blobs.length * 6 <= MAX_PARAMS) {
+      await this.coalescer.submit({ kind: "put", head, blobs });
+      return done;
+    }
+    const params = [...head];
     if (lease) params.push(lease.fence, lease.leaseSeconds);
     for (const b of blobs) params.push(...b);
     if (params.length > MAX_PARAMS) {
@@ -179,7 +259,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     }
     const rows = await this.run("put()", putSql(this.tables, blobs.length, !!lease), params);
     if (lease) this.assertFence(rows, threadId, lease);
-    return { configurable: { thread_id: threadId, checkpoint_ns, checkpoint_id: checkpoint.id } };
+    return done;
   }
 
   async putWrites(
@@ -209,7 +289,12 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     const head: unknown[] = [threadId, ns, checkpointId, taskId, taskPath];
     if (lease) head.push(lease.fence, lease.leaseSeconds);
     const rowsPerStatement = Math.floor((MAX_PARAMS - head.length) / 4);
-    if (special.length + regular.length <= rowsPerStatement) {
+    const count = special.length + regular.length;
+    if (!lease && this.coalescer && count * BATCH_PARAMS.write <= MAX_PARAMS) {
+      await this.coalescer.submit({ kind: "writes", head, special, regular });
+      return;
+    }
+    if (count <= rowsPerStatement) {
       const params = [...head, ...special.flat(), ...regular.flat()];
       const rows = await this.run(
         "putWrites()",

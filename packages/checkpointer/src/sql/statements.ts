@@ -10,18 +10,26 @@ export function valuesRows(rowCount: number, types: readonly string[], firstPara
   return rows.join(", ");
 }
 
-/** Lease piggyback: renews a run's lease in the same statement and proves the writer still holds it. */
+/**
+ * Lease piggyback. A put renews the run's lease (and records the new head) in the same statement
+ * and proves the writer still holds the fence. A task's writes only prove it, under FOR SHARE:
+ * parallel tasks of one step then do not queue behind each other on the ledger row, while a
+ * claim (an UPDATE of that row) still cannot slip between the check and the insert.
+ */
 export function guardCte(
   t: Tables,
   fenceParam: number,
   leaseParam: number,
   headParam?: number,
 ): string {
-  const head = headParam === undefined ? "" : `, head_checkpoint_id = $${headParam}`;
+  const live = `thread_id = $1 AND fence = $${fenceParam}::bigint AND status IN ('running', 'recovering')`;
+  if (headParam === undefined) {
+    return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live} AND $${leaseParam}::float8 IS NOT NULL FOR SHARE)`;
+  }
   return `guard AS (
     UPDATE ${t.runs} SET lease_until = now() + make_interval(secs => $${leaseParam}::float8),
-      heartbeat_at = now(), updated_at = now()${head}
-    WHERE thread_id = $1 AND fence = $${fenceParam}::bigint AND status IN ('running', 'recovering')
+      heartbeat_at = now(), updated_at = now(), head_checkpoint_id = $${headParam}
+    WHERE ${live}
     RETURNING 1)`;
 }
 
@@ -185,4 +193,68 @@ export function deltaHistorySql(t: Tables): string {
     ) AS b
   ) AS u
   ORDER BY kind, depth DESC, task_path COLLATE "C", task_id COLLATE "C", idx`;
+}
+
+/** Per-row column types of the combined statement's VALUES lists. */
+const BATCH_BLOB = ["text", "text", "text", "text", "text", "bytea"] as const;
+const BATCH_CP = ["text", "text", "text", "text", "jsonb", "jsonb"] as const;
+const BATCH_WRITE = [
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "text",
+  "integer",
+  "text",
+  "bytea",
+] as const;
+export const BATCH_PARAMS = {
+  blob: BATCH_BLOB.length,
+  checkpoint: BATCH_CP.length,
+  write: BATCH_WRITE.length,
+};
+
+/**
+ * Several threads' puts and putWrites as ONE statement (group commit). Same conflict rules as the
+ * single statements: blobs insert-if-absent, checkpoints and special writes upsert, regular
+ * writes keep the first stored. Params: blobs, then checkpoints, then special, then regular rows.
+ */
+export function batchSql(
+  t: Tables,
+  blobs: number,
+  checkpoints: number,
+  special: number,
+  regular: number,
+): string {
+  let next = 1;
+  const values = (count: number, types: readonly string[]) => {
+    const sql = valuesRows(count, types, next);
+    next += count * types.length;
+    return sql;
+  };
+  const ctes: string[] = [];
+  if (blobs > 0) {
+    ctes.push(`b AS (INSERT INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
+      VALUES ${values(blobs, BATCH_BLOB)}
+      ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING)`);
+  }
+  if (checkpoints > 0) {
+    ctes.push(`c AS (INSERT INTO ${t.checkpoints}
+        (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
+      VALUES ${values(checkpoints, BATCH_CP)}
+      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+      DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata)`);
+  }
+  const writes = (count: number, conflict: string) => `INSERT INTO ${t.writes}
+      (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, channel, idx, type, blob)
+    VALUES ${values(count, BATCH_WRITE)}
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`;
+  if (special > 0) {
+    ctes.push(
+      `s AS (${writes(special, "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob, task_path = EXCLUDED.task_path")})`,
+    );
+  }
+  if (regular > 0) ctes.push(`r AS (${writes(regular, "DO NOTHING")})`);
+  return `WITH ${ctes.join(",\n")}\nSELECT 1 AS ok`;
 }

@@ -1,0 +1,90 @@
+import { randomBytes } from "node:crypto";
+import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { PostgresCheckpointer } from "../src/index.js";
+import { toolLoopGraph, userSays } from "./graphs.js";
+import { targets } from "./helpers.js";
+
+const meta = { source: "loop" as const, step: 0, parents: {} };
+const cp = (id = uuid6(0), value: unknown = 1) => ({
+  ...emptyCheckpoint(),
+  id,
+  channel_values: { v: value },
+  channel_versions: { v: 1 },
+});
+
+describe.each(targets)("group commit of concurrent writes ($name)", (target) => {
+  let made: Awaited<ReturnType<typeof target.create>>;
+  let saver: PostgresCheckpointer;
+  const statements: string[] = [];
+  beforeAll(async () => {
+    made = await target.create();
+    saver = new PostgresCheckpointer(made.saver.db, undefined, {
+      schema: made.saver.options.schema,
+      maxConcurrentWrites: 1,
+    });
+    saver.onOperation((e) => statements.push(e.operation));
+  });
+  afterAll(() => made.dispose());
+
+  it("writes from many threads at once share statements, and every one lands", async () => {
+    statements.length = 0;
+    const graphs = Array.from({ length: 8 }, () => toolLoopGraph(saver, 3));
+    await Promise.all(
+      graphs.map((g, i) =>
+        g.invoke(userSays(`g${i}`), { configurable: { thread_id: `co-${i}` }, durability: "sync" }),
+      ),
+    );
+    const batched = statements.filter((s) => s === "writeBatch").length;
+    const single = statements.filter((s) => s === "put" || s === "putWrites").length;
+    let checkpoints = 0;
+    for (let i = 0; i < 8; i += 1) {
+      const state = await graphs[i]!.getState({ configurable: { thread_id: `co-${i}` } });
+      expect(state.values.messages.at(-1)?.content).toBe("finished");
+      for await (const _ of saver.list({ configurable: { thread_id: `co-${i}` } }))
+        checkpoints += 1;
+    }
+    expect(batched).toBeGreaterThan(0);
+    // fewer statements than writes: each put and each task's writes would otherwise be one
+    expect(batched + single).toBeLessThan(checkpoints * 2);
+  });
+
+  it("a write that fails in a combined statement fails alone; the others land", async () => {
+    statements.length = 0;
+    const blocker = saver.put({ configurable: { thread_id: "co-block" } }, cp(), meta, { v: 1 });
+    // queued behind the blocker, so these three go together
+    const bad = saver.put(
+      { configurable: { thread_id: "co-bad" } },
+      cp(randomBytes(10_000).toString("base64")),
+      meta,
+      { v: 1 },
+    );
+    const good1 = saver.put({ configurable: { thread_id: "co-good-1" } }, cp(uuid6(1), "a"), meta, {
+      v: 1,
+    });
+    const good2 = saver.putWrites(
+      { configurable: { thread_id: "co-good-2", checkpoint_ns: "", checkpoint_id: "c1" } },
+      [["v", "w"]],
+      "task",
+    );
+    const results = await Promise.allSettled([blocker, bad, good1, good2]);
+    expect(results.map((r) => r.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    // the queued writes were tried together once, then one by one (arrival order varies)
+    expect(statements.filter((s) => s === "writeBatch")).toHaveLength(1);
+    expect(statements.filter((s) => s !== "writeBatch").sort()).toEqual([
+      "put",
+      "put",
+      "put",
+      "putWrites",
+    ]);
+    expect(
+      (await saver.getTuple({ configurable: { thread_id: "co-good-1" } }))?.checkpoint
+        .channel_values,
+    ).toEqual({ v: "a" });
+    expect(await saver.getTuple({ configurable: { thread_id: "co-bad" } })).toBeUndefined();
+  });
+});
