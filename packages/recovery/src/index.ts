@@ -13,6 +13,7 @@ export {
 export { errorCode, isFenced, RecoveryError, type RecoveryErrorCode } from "./errors.js";
 export type { PregelLike, RecoverableGraph } from "./graph.js";
 export { type RunRecord, type RunStatus, readRun } from "./ledger.js";
+export { jsonLogger, type RecoveryLogEvent, type RecoveryLogger } from "./log.js";
 export {
   createErrorRecoveryMiddleware,
   type ErrorRecoveryMiddlewareOptions,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { defaultErrorKind, type ErrorKind } from "./classify.js";
 import { RecoveryError } from "./errors.js";
+import type { RecoveryLogger } from "./log.js";
 
 /** What to do with a tool call that was in flight when the run died and is not idempotent. */
 export type InFlightToolPolicy =
@@ -61,6 +62,8 @@ export interface RecoveryOptions {
   durability?: "sync" | "async" | "exit";
   /** Re-drive dead or failed threads, ignoring attempts and backoff. @default false */
   force?: boolean;
+  /** Hears one structured event per recovery decision (see `jsonLogger`). @default no logging */
+  logger?: RecoveryLogger;
 }
 
 export type ResolvedRecoveryOptions = Required<Omit<RecoveryOptions, "graphId">> & {
@@ -92,6 +95,7 @@ export function resolveRecoveryOptions(options: RecoveryOptions = {}): ResolvedR
     );
   }
   return {
+    logger: options.logger ?? (() => {}),
     leaseSeconds,
     heartbeatMs: positive("heartbeatMs", options.heartbeatMs ?? (leaseSeconds * 1000) / 3),
     owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,

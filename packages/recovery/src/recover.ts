@@ -2,6 +2,7 @@ import { type Inspection, inspectThread, type StuckState } from "./detect.js";
 import { type LeasedRunResult, leasedStream } from "./durable.js";
 import { type GraphHandle, type RecoverableGraph, resolveGraph, threadConfig } from "./graph.js";
 import { claimForRecovery, markDead, readRun, recordClassification } from "./ledger.js";
+import { recoveryEvent } from "./log.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
@@ -39,6 +40,8 @@ export interface RecoverResult {
   patchedToolCalls: number;
   /** The classification this decision was made on. */
   before: StuckState;
+  /** Time this call took, classification to end of the resumed run. */
+  durationMs: number;
 }
 
 /** Extra knobs for one recovery (on top of RecoveryOptions). */
@@ -63,13 +66,26 @@ export async function recoverStuckSession(
   return recoverInspected(handle, inspection, o, options.onChunk);
 }
 
-/** Acts on a classification already made (the sweep classifies first, then calls this). */
+/** Acts on a classification already made (the sweep classifies first, then calls this), and logs it. */
 export async function recoverInspected(
   handle: GraphHandle,
   inspection: Inspection,
   o: ResolvedRecoveryOptions,
   onChunk?: (chunk: unknown) => void,
 ): Promise<RecoverResult> {
+  const started = performance.now();
+  const decided = await decide(handle, inspection, o, onChunk);
+  const result = { ...decided, durationMs: Math.round(performance.now() - started) };
+  o.logger(recoveryEvent(result));
+  return result;
+}
+
+async function decide(
+  handle: GraphHandle,
+  inspection: Inspection,
+  o: ResolvedRecoveryOptions,
+  onChunk?: (chunk: unknown) => void,
+): Promise<Omit<RecoverResult, "durationMs">> {
   const { report, snapshot, analysis, facts } = inspection;
   const { threadId, headCheckpointId: head } = report;
   const result = (status: RecoverStatus, reason: string, extra: Partial<RecoverResult> = {}) => ({

@@ -59,7 +59,10 @@ describe.skipIf(!up)("agentstate CLI against Postgres", () => {
       ledger: { dead: 0, running: 0 },
     });
     const threads = await cli(["threads"]);
-    expect(JSON.parse(threads.stdout)).toEqual({ threads: [], nextCursor: null });
+    const { at, ...page } = JSON.parse(threads.stdout);
+    expect(page).toEqual({ threads: [], nextCursor: null });
+    expect(new Date(at).getTime()).toBeGreaterThan(Date.now() - 60_000); // one dated JSON line
+    expect(threads.stdout.trim().split("\n")).toHaveLength(1);
     const doctor = await inProject(["doctor"]);
     expect(doctor.code, doctor.output).toBe(0);
     const checks = JSON.parse(doctor.stdout).checks as Array<{ check: string; status: string }>;

@@ -130,8 +130,26 @@ describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
     ]);
     expect((await readRun(env.saver, threadId))?.status).toBe("running"); // dry run changed nothing
 
-    const recovered = await cli("recover", threadId);
+    const recovered = await cli("recover", threadId, "--log-json");
     expect(recovered.code, recovered.output).toBe(0);
+    // the structured log line: which thread, where it stood, the attempt and the outcome
+    const logged = recovered.output
+      .split("\n")
+      .filter((l) => l.startsWith('{"event":"recovery"'))
+      .map((l) => JSON.parse(l));
+    expect(logged).toEqual([
+      expect.objectContaining({
+        threadId,
+        state: "crashed",
+        next: ["tools"],
+        status: "resumed",
+        outcome: "completed",
+        attempt: 1,
+        node: "model_request",
+        pendingToolCalls: ["slow_write:t1-write"],
+      }),
+    ]);
+    expect(logged[0].durationMs).toBeGreaterThan(0);
     expect(JSON.parse(recovered.stdout).results).toEqual([
       expect.objectContaining({ threadId, status: "resumed", outcome: "completed" }),
     ]);

@@ -22,6 +22,7 @@ export function buildProgram(): Command {
     .option("--config <file>", "langgraph.json to read graphs from (default: ./langgraph.json)")
     .option("--json", "machine-readable output on stdout")
     .option("-q, --quiet", "no progress or notes on stderr")
+    .option("--log-json", "one JSON line per recovery on stderr (thread, node, attempt, outcome)")
     .option("--lease-seconds <n>", "lease length for resumed runs", int("--lease-seconds"))
     .option(
       "--grace <seconds>",

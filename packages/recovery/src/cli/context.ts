@@ -4,6 +4,7 @@ import {
   type PostgresCheckpointer,
 } from "@agentstate/checkpointer";
 import type { Command } from "commander";
+import { jsonLogger } from "../log.js";
 import type { InFlightToolPolicy, RecoveryOptions } from "../options.js";
 import { RecoveryService } from "../service.js";
 import { graphSpecs, loadGraphs } from "./graphs.js";
@@ -23,6 +24,7 @@ export interface GlobalOptions {
   maxAttempts?: number;
   toolPolicy?: InFlightToolPolicy;
   idempotent?: string[];
+  logJson?: boolean;
   concurrency?: number;
 }
 
@@ -61,6 +63,7 @@ export function recoveryOptions(opts: GlobalOptions, extra: RecoveryOptions = {}
     ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
     ...(opts.toolPolicy ? { inFlightTools: opts.toolPolicy } : {}),
     ...(opts.idempotent?.length ? { idempotentTools: opts.idempotent } : {}),
+    ...(opts.logJson ? { logger: jsonLogger() } : {}),
     ...extra,
   };
 }

@@ -45,7 +45,12 @@ export function createOutput(json: boolean, quiet: boolean): Output {
     json,
     quiet,
     result(value, human) {
-      const text = json ? JSON.stringify(value, null, 2) : human();
+      // One line, stamped: `>> file` from cron stays JSON-lines and each run is dated.
+      const stamped =
+        value !== null && typeof value === "object" && !Array.isArray(value)
+          ? { at: new Date().toISOString(), ...value }
+          : value;
+      const text = json ? JSON.stringify(stamped) : human();
       if (text) process.stdout.write(`${mask(text)}\n`);
     },
     note(line) {
