@@ -1,13 +1,14 @@
 // A support agent: looks orders up, and refunds them only after a human approves (interrupt()).
 // The model is scripted (no API key): its reply depends only on the messages in state, so a run
 // resumed by another process after a crash continues exactly where the first one stopped.
+
+import { currentTurn, ScriptedChatModel } from "@agentstate/example-scripted-model";
 import { markIdempotent } from "@agentstate/recovery";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { type BaseCheckpointSaver, interrupt } from "@langchain/langgraph";
 import { createAgent } from "langchain";
 import { z } from "zod";
-import { currentTurn, ScriptedChatModel } from "./scripted-model.js";
 
 export interface SupportAgentOptions {
   checkpointer?: BaseCheckpointSaver;

@@ -1,13 +1,14 @@
 // The agent the cron job recovers. `langgraph.json` points at `graph`; the `agentstate` CLI
 // imports it and attaches its own checkpointer (`graph.checkpointer = saver`), so this module
 // holds no database configuration: the same file serves the app, the CLI and LangGraph's server.
+
+import { currentTurn, ScriptedChatModel } from "@agentstate/example-scripted-model";
 import { markIdempotent } from "@agentstate/recovery";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { createAgent } from "langchain";
 import { z } from "zod";
-import { currentTurn, ScriptedChatModel } from "./scripted-model.js";
 
 /** How long each tool works (a real one would call an API). Long enough to be killed in. */
 const TOOL_MS = Number(process.env.AGENT_TOOL_MS ?? 1000);

@@ -49,7 +49,8 @@ export function configToEnv(c: ResearchConfig): Record<string, string> {
     RESEARCH_S3_BUCKET: c.s3.bucket,
     RESEARCH_LEASE_SECONDS: String(c.leaseSeconds),
   };
-  if (c.databaseUrl) env.DATABASE_URL = c.databaseUrl;
+  // Always set: an inherited DATABASE_URL must not send a child to another database.
+  env.DATABASE_URL = c.databaseUrl ?? "";
   if (c.schema) env.AGENTSTATE_SCHEMA = c.schema;
   if (c.s3.endpoint) env.RESEARCH_S3_ENDPOINT = c.s3.endpoint;
   if (c.effectsFile) env.RESEARCH_EFFECTS_FILE = c.effectsFile;

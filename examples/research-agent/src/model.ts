@@ -1,6 +1,5 @@
-import { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { ScriptedChatModel } from "@agentstate/example-scripted-model";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
-import type { ChatResult } from "@langchain/core/outputs";
 
 export interface PlannedCall {
   name: string;
@@ -64,36 +63,24 @@ export const FINAL_ANSWER =
 export const callId = (turn: number) => `call_${String(turn + 1).padStart(2, "0")}`;
 
 /**
- * A chat model that plays RESEARCH_PLAN. Its next turn is decided from the conversation it is
- * given — the number of tool results so far — never from memory, so a run resumed from a
- * checkpoint in another process continues where the crashed one stopped. No network, no key.
+ * The research plan as a script: the next turn is decided from the conversation it is given —
+ * the number of tool results so far — never from memory, so a run resumed from a checkpoint in
+ * another process continues where the crashed one stopped. No network, no key.
  */
-export class ResearchPlanModel extends BaseChatModel {
-  constructor(private readonly plan: PlannedCall[] = RESEARCH_PLAN) {
-    super({});
-  }
-
-  _llmType(): string {
-    return "research-plan";
-  }
-
-  override bindTools(): this {
-    return this;
-  }
-
-  async _generate(messages: BaseMessage[]): Promise<ChatResult> {
+export function researchPlanScript(plan: PlannedCall[] = RESEARCH_PLAN) {
+  return (messages: BaseMessage[]): AIMessage => {
     const turn = messages.filter((m) => m.getType() === "tool").length;
-    const planned = this.plan[turn];
-    const message = planned
-      ? new AIMessage({
-          content: `Step ${turn + 1}: ${planned.name}`,
-          tool_calls: [
-            { id: callId(turn), name: planned.name, args: planned.args, type: "tool_call" },
-          ],
-        })
-      : new AIMessage(FINAL_ANSWER);
-    return {
-      generations: [{ text: typeof message.content === "string" ? message.content : "", message }],
-    };
+    const planned = plan[turn];
+    if (!planned) return new AIMessage(FINAL_ANSWER);
+    return new AIMessage({
+      content: `Step ${turn + 1}: ${planned.name}`,
+      tool_calls: [{ id: callId(turn), name: planned.name, args: planned.args, type: "tool_call" }],
+    });
+  };
+}
+
+export class ResearchPlanModel extends ScriptedChatModel {
+  constructor(plan: PlannedCall[] = RESEARCH_PLAN) {
+    super(researchPlanScript(plan));
   }
 }

@@ -1,13 +1,14 @@
 // The agent whose threads retention trims: a research assistant that searches, and asks a human
 // before it files anything. Scripted model (no API key): each reply depends only on the messages
 // in state, so a thread resumed after a prune (or in another process) continues correctly.
+
+import { currentTurn, ScriptedChatModel } from "@agentstate/example-scripted-model";
 import { markIdempotent } from "@agentstate/recovery";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { type BaseCheckpointSaver, interrupt } from "@langchain/langgraph";
 import { createAgent } from "langchain";
 import { z } from "zod";
-import { currentTurn, ScriptedChatModel } from "./scripted-model.js";
 
 const search = markIdempotent(
   tool(async ({ query }) => `3 results for "${query}"`, {

@@ -7,7 +7,10 @@ import { CheckpointerError } from "./errors.js";
 import { PostgresCheckpointer } from "./saver.js";
 
 export interface GetCheckpointerOptions {
-  /** Postgres URL. Falls back to `DATABASE_URL`; with neither, the embedded database is used. */
+  /**
+   * Postgres URL. Without it: an explicit `dataDir` means the embedded database; otherwise
+   * `DATABASE_URL`, and with neither, the embedded database.
+   */
   connectionString?: string;
   /** An existing pool (not ended by end() unless `endPool`). Wins over connectionString. */
   pool?: pg.Pool;
@@ -41,13 +44,13 @@ export function describeTarget(options: GetCheckpointerOptions = {}): {
   location: string;
 } {
   if (options.pool) return { kind: "postgres", location: "(pool)" };
-  const url = options.connectionString ?? process.env.DATABASE_URL;
+  const url = postgresUrl(options);
   if (url) return { kind: "postgres", location: maskConnectionString(url) };
   return { kind: "pglite", location: resolveDataDir(options.dataDir) };
 }
 
 /**
- * A set-up checkpointer in one call: your pool, else `connectionString` / `DATABASE_URL`,
+ * A set-up checkpointer in one call: your pool, else `connectionString`, else (unless `dataDir` is given) `DATABASE_URL`,
  * else an embedded Postgres (PGlite) in a local data directory that survives restarts.
  */
 export async function getCheckpointer(
@@ -56,7 +59,7 @@ export async function getCheckpointer(
   const schema = options.schema ?? (process.env.AGENTSTATE_SCHEMA || undefined);
   const common = { schema, createSchema: options.createSchema };
   let saver: PostgresCheckpointer;
-  const url = options.connectionString ?? process.env.DATABASE_URL;
+  const url = postgresUrl(options);
   if (options.pool) {
     saver = new PostgresCheckpointer(options.pool, options.serde, {
       ...common,
@@ -79,6 +82,13 @@ export async function getCheckpointer(
     throw error;
   }
   return saver;
+}
+
+/** Explicit options beat the environment: connectionString, then dataDir, then DATABASE_URL. */
+function postgresUrl(options: GetCheckpointerOptions): string | undefined {
+  if (options.connectionString) return options.connectionString;
+  if (options.dataDir !== undefined) return undefined;
+  return process.env.DATABASE_URL || undefined;
 }
 
 function validateConnectionString(url: string): void {

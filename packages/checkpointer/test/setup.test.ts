@@ -2,6 +2,7 @@ import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import {
   CheckpointerError,
+  describeTarget,
   getCheckpointer,
   latestVersion,
   PostgresCheckpointer,
@@ -141,6 +142,29 @@ describe("getCheckpointer() environment fallbacks", () => {
     } finally {
       if (before === undefined) delete process.env.AGENTSTATE_SCHEMA;
       else process.env.AGENTSTATE_SCHEMA = before;
+    }
+  });
+});
+
+describe("getCheckpointer() precedence", () => {
+  it("an explicit dataDir beats DATABASE_URL from the environment; connectionString beats both", () => {
+    const before = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = "postgres://u:secret@127.0.0.1:5432/env";
+    try {
+      expect(describeTarget({ dataDir: ":memory:" })).toEqual({
+        kind: "pglite",
+        location: "memory://",
+      });
+      expect(describeTarget({})).toEqual({
+        kind: "postgres",
+        location: "postgres://u:***@127.0.0.1:5432/env",
+      });
+      expect(
+        describeTarget({ dataDir: ":memory:", connectionString: "postgres://x@h/db" }).kind,
+      ).toBe("postgres");
+    } finally {
+      if (before === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = before;
     }
   });
 });
