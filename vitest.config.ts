@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { defineConfig, type ViteUserConfig } from "vitest/config";
 
 // Two phases, run one after the other by `pnpm test`:
 //  - "main": every *.test.ts, files in parallel (each isolates itself in its own schema/dir);
@@ -13,10 +13,17 @@ const shared = {
   env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
 };
 
+// In CI each phase also writes a JSON report, summed into one closing line by .ci/run.
+const phase = process.argv[process.argv.indexOf("--project") + 1] ?? "all";
+const reporters: NonNullable<NonNullable<ViteUserConfig["test"]>["reporters"]> = process.env.CI
+  ? ["default", ["json", { outputFile: `.vitest-results/${phase}.json` }]]
+  : ["default"];
+
 export default defineConfig({
   resolve: { conditions: ["agentstate-source"] },
   ssr: { resolve: { conditions: ["agentstate-source"] } },
   test: {
+    reporters,
     projects: [
       {
         extends: true,
