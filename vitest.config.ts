@@ -14,7 +14,8 @@ const shared = {
 };
 
 // In CI each phase also writes a JSON report, summed into one closing line by .ci/run.
-const phase = process.argv[process.argv.indexOf("--project") + 1] ?? "all";
+const projectFlag = process.argv.indexOf("--project");
+const phase = projectFlag >= 0 ? (process.argv[projectFlag + 1] ?? "all") : "all";
 const reporters: NonNullable<NonNullable<ViteUserConfig["test"]>["reporters"]> = process.env.CI
   ? ["default", ["json", { outputFile: `.vitest-results/${phase}.json` }]]
   : ["default"];
