@@ -12,9 +12,11 @@ export function valuesRows(rowCount: number, types: readonly string[], firstPara
 
 /**
  * Lease piggyback. A put renews the run's lease (and records the new head) in the same statement
- * and proves the writer still holds the fence. A task's writes only prove it, under FOR SHARE:
- * parallel tasks of one step then do not queue behind each other on the ledger row, while a
- * claim (an UPDATE of that row) still cannot slip between the check and the insert.
+ * and proves the writer still holds the fence: a takeover can never be followed by a put of the
+ * old owner. A task's writes only read the fence (no row lock, no WAL), so parallel tasks of one
+ * step never queue on the ledger row. The price: a claim that commits while such a statement runs
+ * can be followed by that one write of the old owner — a finished task's own result for the head
+ * both owners share, which the new owner's re-run of the same task would write too.
  */
 export function guardCte(
   t: Tables,
@@ -24,7 +26,7 @@ export function guardCte(
 ): string {
   const live = `thread_id = $1 AND fence = $${fenceParam}::bigint AND status IN ('running', 'recovering')`;
   if (headParam === undefined) {
-    return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live} AND $${leaseParam}::float8 IS NOT NULL FOR SHARE)`;
+    return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live} AND $${leaseParam}::float8 IS NOT NULL)`;
   }
   return `guard AS (
     UPDATE ${t.runs} SET lease_until = now() + make_interval(secs => $${leaseParam}::float8),
