@@ -17,7 +17,6 @@ import { WriteCoalescer, type WriteJob } from "./batch.js";
 import {
   type Connection,
   type Database,
-  type Queryable,
   type QueryOptions,
   toDatabase,
 } from "./db.js";
@@ -432,11 +431,6 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
         // a broken metrics listener must never fail a checkpoint write
       }
     }
-  }
-
-  /** The seam itself, for the operations modules and @agentstate/recovery. */
-  get queryable(): Queryable {
-    return this.db;
   }
 
   /**
