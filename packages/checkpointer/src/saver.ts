@@ -14,12 +14,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { WriteCoalescer, type WriteJob } from "./batch.js";
-import {
-  type Connection,
-  type Database,
-  type QueryOptions,
-  toDatabase,
-} from "./db.js";
+import { type Connection, type Database, type QueryOptions, toDatabase } from "./db.js";
 import { CheckpointerError, wrapDbError } from "./errors.js";
 import { toJsonbText } from "./nul.js";
 import { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
