@@ -74,6 +74,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   private pruneListeners: Array<(result: PruneResult) => void> = [];
   private setupDone?: Promise<void>;
   private readonly coalescer?: WriteCoalescer;
+  private readonly writesInProgress = new Set<Promise<unknown>>();
 
   constructor(
     connection: Connection,
@@ -160,7 +161,9 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     return this.setupDone;
   }
 
+  /** Waits for writes already started (some may be queued for a combined statement), then closes what this instance owns. */
   async end(): Promise<void> {
+    await Promise.allSettled([...this.writesInProgress]);
     await this.db.end();
   }
 
@@ -207,7 +210,33 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     }
   }
 
-  async put(
+  put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    return this.tracked(this.putNow(config, checkpoint, metadata, newVersions));
+  }
+
+  putWrites(
+    config: RunnableConfig,
+    writes: PendingWrite[],
+    taskId: string,
+    taskPath = "",
+  ): Promise<void> {
+    return this.tracked(this.putWritesNow(config, writes, taskId, taskPath));
+  }
+
+  /** Remembers a write until it settles, so end() never cuts one off. */
+  private tracked<T>(write: Promise<T>): Promise<T> {
+    this.writesInProgress.add(write);
+    const forget = () => this.writesInProgress.delete(write);
+    write.then(forget, forget);
+    return write;
+  }
+
+  private async putNow(
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
@@ -256,11 +285,11 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     return done;
   }
 
-  async putWrites(
+  private async putWritesNow(
     config: RunnableConfig,
     writes: PendingWrite[],
     taskId: string,
-    taskPath = "",
+    taskPath: string,
   ): Promise<void> {
     if (writes.length === 0) return;
     const c = config.configurable ?? {};

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { PostgresCheckpointer } from "../src/index.js";
 import { toolLoopGraph, userSays } from "./graphs.js";
-import { targets } from "./helpers.js";
+import { adminPool, DATABASE_URL, pgUp, targets, uniqueSchema } from "./helpers.js";
 
 const meta = { source: "loop" as const, step: 0, parents: {} };
 const cp = (id = uuid6(0), value: unknown = 1) => ({
@@ -86,5 +86,31 @@ describe.each(targets)("group commit of concurrent writes ($name)", (target) => 
         .channel_values,
     ).toEqual({ v: "a" });
     expect(await saver.getTuple({ configurable: { thread_id: "co-bad" } })).toBeUndefined();
+  });
+});
+
+describe.skipIf(!pgUp)("end() with writes still queued", () => {
+  it("waits for them: nothing submitted before end() is lost", async () => {
+    const schema = uniqueSchema("drain");
+    const setupSaver = PostgresCheckpointer.fromConnString(DATABASE_URL, { schema });
+    await setupSaver.setup();
+    await setupSaver.end();
+    const saver = PostgresCheckpointer.fromConnString(DATABASE_URL, {
+      schema,
+      maxConcurrentWrites: 1,
+    });
+    const writes = Array.from({ length: 6 }, (_, i) =>
+      saver.put({ configurable: { thread_id: `drain-${i}` } }, cp(uuid6(i)), meta, { v: 1 }),
+    );
+    await saver.end(); // called while most puts are still queued behind the first
+    await Promise.all(writes);
+    const admin = adminPool();
+    try {
+      const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".checkpoints`);
+      expect(rows[0].n).toBe(6);
+    } finally {
+      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await admin.end();
+    }
   });
 });
