@@ -16,6 +16,7 @@ import {
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
+import type { ResumeRecord } from "./resume.js";
 import {
   analyzeToolCalls,
   sendsOf,
@@ -40,6 +41,11 @@ export interface StuckState {
   next: string[];
   /** Unanswered tool calls that a resume re-runs. */
   pendingToolCalls: ToolCallInfo[];
+  /**
+   * Tool calls a model turn made just before the crash (its writes stored, its step's checkpoint
+   * not): never started; a resume runs them as the uncrashed run would have.
+   */
+  scheduledToolCalls: ToolCallInfo[];
   /** Unanswered tool calls that nothing will answer (the next model call would fail on them). */
   orphanedToolCalls: ToolCallInfo[];
   lastCheckpointAt: Date | null;
@@ -145,6 +151,7 @@ function classify(
     lastNode: lastNodeOf(tuple),
     next: [...snapshot.next],
     pendingToolCalls: analysis.pending,
+    scheduledToolCalls: analysis.scheduled,
     orphanedToolCalls: analysis.orphaned,
     lastCheckpointAt: facts.lastCheckpointAt,
     attempts: run?.attempts ?? 0,
@@ -172,9 +179,27 @@ function classify(
   if (!head) {
     if (!run)
       throw new RecoveryError("THREAD_NOT_FOUND", `Thread "${threadId}" has no checkpoints.`);
+    const input = (run.details as ResumeRecord).input;
+    if (input && !("skipped" in input)) {
+      if (run.status === "dead" && !o.force) {
+        return is(
+          "dead",
+          `${run.details.reason ?? "marked dead"}; re-drive with force (agentstate recover --force ${threadId})`,
+        );
+      }
+      return is(
+        "crashed",
+        "the run died before its first checkpoint; its input is stored, so a recovery starts it again",
+        true,
+      );
+    }
+    const why =
+      input && "skipped" in input
+        ? `its input was not stored: ${input.skipped}`
+        : "its input was not stored";
     return is(
       "crashed",
-      "the run died before its first checkpoint: nothing to resume; start it again",
+      `the run died before its first checkpoint and ${why}; nothing to resume: start it again`,
     );
   }
   if (run?.status === "dead") {

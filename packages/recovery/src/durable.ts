@@ -9,6 +9,7 @@ import {
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
+import { resumeRecord } from "./resume.js";
 
 /** A stream/invoke config: LangGraph's RunnableConfig plus its stream options. */
 export type DurableConfig = RunnableConfig & {
@@ -49,7 +50,14 @@ export async function streamDurably(
   const handle = resolveGraph(graph);
   const o = resolveRecoveryOptions(options);
   const threadId = requireThreadId(config);
-  const claim = await claimForRun(handle.saver, threadId, o);
+  const resume = await resumeRecord(
+    config,
+    input,
+    o.resumableConfigKeys,
+    o.durability,
+    handle.saver.serde,
+  );
+  const claim = await claimForRun(handle.saver, threadId, o, resume);
   if (!claim) {
     const run = await readRun(handle.saver, threadId);
     throw new RecoveryError(
@@ -122,8 +130,9 @@ export async function leasedStream(
   const finish = async (result: LeasedRunResult): Promise<LeasedRunResult> => {
     clearInterval(timer);
     detach();
-    if (lost || isFenced(result.error)) result = { outcome: "lease_lost", error: result.error };
-    else {
+    if (lost || isFenced(result.error)) {
+      result = { outcome: "lease_lost", error: result.error };
+    } else {
       try {
         const outcome = await settle(handle, threadId, result, attempts, o);
         if (result.outcome === "completed" && outcome.status === "waiting") {
@@ -148,7 +157,7 @@ export async function leasedStream(
     });
   } catch (error) {
     await finish({ outcome: "failed", error });
-    throw translate(error, lost);
+    throw await explainFenced(handle, threadId, translate(error, lost));
   }
   return (async function* () {
     let result: LeasedRunResult = { outcome: "cancelled" };
@@ -158,7 +167,7 @@ export async function leasedStream(
     } catch (error) {
       const cancelled = config.signal && (config.signal as AbortSignal).aborted && !lost;
       result = { outcome: cancelled ? "cancelled" : "failed", error };
-      throw translate(error, lost);
+      throw await explainFenced(handle, threadId, translate(error, lost));
     } finally {
       await finish(result);
     }
@@ -175,6 +184,27 @@ function translate(error: unknown, lost: boolean): unknown {
     );
   }
   return error;
+}
+
+/**
+ * A FENCED write says a new owner continues the thread. When instead the thread was declared
+ * dead while this run was paused (it died before its first checkpoint and its input could not be
+ * stored), say so: nobody continues it, and the caller must start it again.
+ */
+async function explainFenced(
+  handle: GraphHandle,
+  threadId: string,
+  error: unknown,
+): Promise<unknown> {
+  if (!isFenced(error)) return error;
+  const run = await readRun(handle.saver, threadId).catch(() => undefined);
+  if (run?.status !== "dead") return error;
+  const why = (run.details.reason as string | undefined) ?? run.lastError ?? "marked dead";
+  return new RecoveryError(
+    "FENCED",
+    `Thread "${threadId}" was declared dead while this run was paused (${why}). Nobody continues it; this run's writes are refused. Start the run again (or re-drive it with agentstate recover --force ${threadId}).`,
+    { cause: error },
+  );
 }
 
 /** What the ledger should say after a run ended this way. */

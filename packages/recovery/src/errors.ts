@@ -3,6 +3,8 @@ export type RecoveryErrorCode =
   | "LEASE_HELD"
   /** This worker's lease was taken over (or expired and was claimed) while it ran. */
   | "LEASE_LOST"
+  /** A write was refused: another owner holds the thread now, or the thread was declared dead. */
+  | "FENCED"
   /** The graph has no checkpointer, or not an @agentstate/checkpointer one. */
   | "NO_CHECKPOINTER"
   | "INVALID_ARGUMENT"

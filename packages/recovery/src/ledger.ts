@@ -1,6 +1,7 @@
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
 import type { ErrorKind } from "./classify.js";
 import type { ResolvedRecoveryOptions } from "./options.js";
+import type { ResumeRecord } from "./resume.js";
 
 export type RunStatus =
   | "running"
@@ -114,20 +115,23 @@ export async function claimForRun(
   saver: PostgresCheckpointer,
   threadId: string,
   o: ResolvedRecoveryOptions,
+  resume: ResumeRecord = {},
 ): Promise<{ fence: number } | undefined> {
   const rows = await saver.run<{ fence: string }>(
     "claimForRun()",
     `INSERT INTO ${saver.tables.runs} AS r (thread_id, status, owner, lease_until, heartbeat_at, fence,
-       attempts, graph_id, started_at, updated_at)
-     VALUES ($1, 'running', $2, now() + make_interval(secs => $3::float8), now(), 1, 0, $4, now(), now())
+       attempts, graph_id, started_at, updated_at, details)
+     VALUES ($1, 'running', $2, now() + make_interval(secs => $3::float8), now(), 1, 0, $4, now(), now(),
+       $5::jsonb)
      ON CONFLICT (thread_id) DO UPDATE SET status = 'running', owner = $2,
        lease_until = now() + make_interval(secs => $3::float8), heartbeat_at = now(),
        fence = r.fence + 1, attempts = 0, next_attempt_at = NULL, last_error = NULL,
        error_kind = NULL, needs_review = false, graph_id = coalesce($4, r.graph_id),
-       started_at = now(), updated_at = now(), details = r.details - 'attempt_head' - 'reason'
+       started_at = now(), updated_at = now(),
+       details = (r.details - 'attempt_head' - 'reason' - 'config' - 'input') || $5::jsonb
      WHERE NOT (r.status IN ('running', 'recovering') AND r.lease_until > now())
      RETURNING r.fence`,
-    [threadId, o.owner, o.leaseSeconds, o.graphId ?? null],
+    [threadId, o.owner, o.leaseSeconds, o.graphId ?? null, JSON.stringify(resume)],
   );
   return rows[0] ? { fence: Number(rows[0].fence) } : undefined;
 }
@@ -180,6 +184,44 @@ export async function claimForRecovery(
       o.leaseSeconds,
       expectedHead,
       graphId,
+      o.force,
+      o.backoffInitialMs,
+      o.backoffFactor,
+      o.backoffMaxMs,
+      o.jitter,
+    ],
+  );
+  return rows[0] ? { fence: Number(rows[0].fence), attempts: Number(rows[0].attempts) } : undefined;
+}
+
+/**
+ * Claims a tracked thread that has no checkpoint at all (its run died before the first one) to
+ * start it again from its stored input: same guards as claimForRecovery, plus "still no checkpoint".
+ */
+export async function claimUnstarted(
+  saver: PostgresCheckpointer,
+  threadId: string,
+  o: ResolvedRecoveryOptions,
+): Promise<{ fence: number; attempts: number } | undefined> {
+  const t = saver.tables;
+  const rows = await saver.run<{ fence: string; attempts: number }>(
+    "claimUnstarted()",
+    `UPDATE ${t.runs} AS r SET status = 'recovering', owner = $2,
+       lease_until = now() + make_interval(secs => $3::float8), heartbeat_at = now(),
+       fence = r.fence + 1,
+       attempts = r.attempts + 1,
+       next_attempt_at = now() + make_interval(secs => ${backoffSql("r.attempts + 1", 5)}),
+       needs_review = false, updated_at = now()
+     WHERE r.thread_id = $1
+       AND NOT (r.status IN ('running', 'recovering') AND r.lease_until > now())
+       AND ($4::boolean OR r.status <> 'dead')
+       AND ($4::boolean OR r.next_attempt_at IS NULL OR r.next_attempt_at <= now())
+       AND NOT EXISTS (SELECT 1 FROM ${t.checkpoints} c WHERE c.thread_id = $1 AND c.checkpoint_ns = '')
+     RETURNING r.fence, r.attempts`,
+    [
+      threadId,
+      o.owner,
+      o.leaseSeconds,
       o.force,
       o.backoffInitialMs,
       o.backoffFactor,
@@ -306,7 +348,8 @@ export async function markDead(
   const rows = await saver.run(
     "markDead()",
     `UPDATE ${saver.tables.runs} SET status = 'dead', owner = NULL, lease_until = NULL,
-       next_attempt_at = NULL, details = details || jsonb_build_object('reason', $2::text),
+       fence = fence + 1, next_attempt_at = NULL,
+       details = details || jsonb_build_object('reason', $2::text),
        updated_at = now()
      WHERE thread_id = $1 AND NOT (status IN ('running', 'recovering') AND lease_until > now())
      RETURNING 1`,

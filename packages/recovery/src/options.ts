@@ -60,6 +60,13 @@ export interface RecoveryOptions {
   classifyError?: (error: unknown) => ErrorKind;
   /** Durability mode of durable and resumed runs; "exit" would lose all progress on a crash. @default "sync" */
   durability?: "sync" | "async" | "exit";
+  /**
+   * `config.configurable` keys (besides thread_id) that a durable run stores in its ledger row
+   * and every resume passes again, in any process: what the graph reads from its config (a
+   * tenant, a user id). Values must be plain JSON. `recursionLimit` and `durability` are always kept.
+   * @default []
+   */
+  resumableConfigKeys?: string[];
   /** Re-drive dead or failed threads, ignoring attempts and backoff. @default false */
   force?: boolean;
   /** Hears one structured event per recovery decision (see `jsonLogger`). @default no logging */
@@ -108,6 +115,7 @@ export function resolveRecoveryOptions(options: RecoveryOptions = {}): ResolvedR
     jitter,
     inFlightTools: policy,
     idempotentTools: options.idempotentTools ?? [],
+    resumableConfigKeys: options.resumableConfigKeys ?? [],
     classifyError: options.classifyError ?? defaultErrorKind,
     durability: options.durability ?? "sync",
     force: options.force ?? false,

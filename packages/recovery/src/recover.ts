@@ -1,7 +1,13 @@
 import { type Inspection, inspectThread, type StuckState } from "./detect.js";
 import { type LeasedRunResult, leasedStream } from "./durable.js";
-import { type GraphHandle, type RecoverableGraph, resolveGraph, threadConfig } from "./graph.js";
-import { claimForRecovery, markDead, readRun, recordClassification } from "./ledger.js";
+import { type GraphHandle, type RecoverableGraph, resolveGraph } from "./graph.js";
+import {
+  claimForRecovery,
+  claimUnstarted,
+  markDead,
+  readRun,
+  recordClassification,
+} from "./ledger.js";
 import { recoveryEvent } from "./log.js";
 import {
   type RecoveryOptions,
@@ -9,6 +15,7 @@ import {
   resolveRecoveryOptions,
 } from "./options.js";
 import { answerPendingTasks, outcomeUnknownMessage, patchOrphans } from "./patch.js";
+import { loadStoredInput, resumeConfig } from "./resume.js";
 
 export type RecoverStatus =
   /** This call claimed the thread and resumed it (see `outcome` for how that run ended). */
@@ -144,14 +151,16 @@ async function decide(
       retryAt: report.retryAt,
     });
   }
-  if (!head) return result("dead", report.reason);
-  const claim = await claimForRecovery(
-    handle.saver,
-    threadId,
-    head,
-    report.graphId ?? o.graphId ?? null,
-    o,
-  );
+  // A run that died before its first checkpoint starts again from the input it stored.
+  let input: unknown = null;
+  if (!head) {
+    const stored = await loadStoredInput(run?.details, handle.saver.serde);
+    if ("missing" in stored) return result("dead", report.reason);
+    input = stored.input;
+  }
+  const claim = head
+    ? await claimForRecovery(handle.saver, threadId, head, report.graphId ?? o.graphId ?? null, o)
+    : await claimUnstarted(handle.saver, threadId, o);
   if (!claim) {
     const now = await readRun(handle.saver, threadId);
     const reason = now?.leaseLive
@@ -170,8 +179,13 @@ async function decide(
         outcomeUnknownMessage(c, "the run crashed while it was in flight"),
       );
     }
-    // With tool tasks still pending, an update would end their step; patch only when none are.
-    if (analysis.orphaned.length > 0 && analysis.tasks.length === 0) {
+    // With tool tasks still pending, or a finished task's writes waiting to be applied, an update
+    // would end their step; patch only when neither is the case.
+    if (
+      analysis.orphaned.length > 0 &&
+      analysis.tasks.length === 0 &&
+      !snapshot.tasks.some((t) => t.result !== undefined)
+    ) {
       patched = await patchOrphans(handle, snapshot, analysis.orphaned);
     }
   };
@@ -181,8 +195,8 @@ async function decide(
       threadId,
       claim.fence,
       claim.attempts,
-      null,
-      { ...threadConfig(threadId), streamMode: "updates" },
+      input,
+      { ...resumeConfig(threadId, run?.details), streamMode: "updates" },
       o,
       { before, onEnd: (r) => (ended = r) },
     );

@@ -18,6 +18,12 @@ export interface ToolCallInfo {
 export interface ToolCallAnalysis {
   /** Unanswered calls a pending task will (re-)run when the thread resumes. */
   pending: ToolCallInfo[];
+  /**
+   * Calls made by a task that finished in the interrupted step (its writes are stored, the step's
+   * checkpoint is not): nothing has started them; the resume applies those writes and runs them
+   * in the next step, as an uncrashed run would.
+   */
+  scheduled: ToolCallInfo[];
   /** Unanswered calls nothing will run: the next model call would fail on them. */
   orphaned: ToolCallInfo[];
   /** Pending tool tasks and the calls each covers. */
@@ -55,6 +61,18 @@ function collectAnswered(value: unknown, into: Set<string>, depth = 0): void {
   }
   for (const v of Object.values(value as Record<string, unknown>))
     collectAnswered(v, into, depth + 1);
+}
+
+/** tool_call ids requested by AIMessages anywhere inside a finished task's result. */
+function collectRequested(value: unknown, into: Set<string>, depth = 0): void {
+  if (value === null || typeof value !== "object" || depth > 5) return;
+  for (const c of toolCallsOf(value)) into.add(c.id);
+  if (Array.isArray(value)) {
+    for (const v of value) collectRequested(v, into, depth + 1);
+    return;
+  }
+  for (const [k, v] of Object.entries(value as Record<string, unknown>))
+    if (k !== "tool_calls") collectRequested(v, into, depth + 1);
 }
 
 export function messagesOf(snapshot: StateSnapshot): unknown[] {
@@ -100,8 +118,13 @@ export function analyzeToolCalls(
     const id = toolCallIdOf(m);
     if (id) answered.add(id);
   }
+  // getState applies the pending writes of finished tasks, so their AIMessages are in `messages`
+  // already; the calls they request belong to the next step, which has not started.
+  const requested = new Set<string>();
   for (const task of snapshot.tasks) {
-    if (task.result !== undefined) collectAnswered(task.result, answered);
+    if (task.result === undefined) continue;
+    collectAnswered(task.result, answered);
+    collectRequested(task.result, requested);
   }
   const info = (c: RawCall, taskId?: string): ToolCallInfo => ({
     ...c,
@@ -113,13 +136,19 @@ export function analyzeToolCalls(
     if (Array.isArray((messages[i] as { tool_calls?: unknown })?.tool_calls)) lastAi = i;
   }
   const orphaned: ToolCallInfo[] = [];
+  const scheduled: ToolCallInfo[] = [];
   messages.forEach((m, i) => {
     if (i === lastAi) return;
-    for (const c of toolCallsOf(m)) if (!answered.has(c.id)) orphaned.push(info(c));
+    for (const c of toolCallsOf(m)) {
+      if (answered.has(c.id)) continue;
+      (requested.has(c.id) ? scheduled : orphaned).push(info(c));
+    }
   });
   const open = new Map<string, RawCall>();
   for (const c of lastAi >= 0 ? toolCallsOf(messages[lastAi]) : []) {
-    if (!answered.has(c.id)) open.set(c.id, c);
+    if (answered.has(c.id)) continue;
+    if (requested.has(c.id)) scheduled.push(info(c));
+    else open.set(c.id, c);
   }
   const tasks: ToolCallAnalysis["tasks"] = [];
   // A thread waiting on a human (e.g. tool-call approval) will answer its last calls on resume.
@@ -147,7 +176,7 @@ export function analyzeToolCalls(
   } else if (!waiting) {
     for (const c of open.values()) orphaned.push(info(c));
   }
-  return { pending: tasks.flatMap((t) => t.calls), orphaned, tasks };
+  return { pending: tasks.flatMap((t) => t.calls), scheduled, orphaned, tasks };
 }
 
 /** A Send stored in the head checkpoint; task path [PUSH, i] indexes into the list. */
