@@ -10,7 +10,7 @@ import type {
 } from "deepagents";
 import { CompositeBackendError } from "./errors.js";
 import { expandBraces, patternSegments, rebasePattern, relativePatterns } from "./glob.js";
-import { comparePaths, parseVirtualPath, type VirtualPath } from "./paths.js";
+import { comparePaths, isWithin, parseVirtualPath, type VirtualPath } from "./paths.js";
 import { guarded, outerPath, type Route, type RouteTable, rewriteMessage } from "./routes.js";
 
 /** One backend taking part in a parent-path operation, with the path it is asked about. */
@@ -173,13 +173,34 @@ export async function grepAcross(
   return truncated ? { matches, truncated } : { matches };
 }
 
+/** Why deleting `vp` would wipe a whole backend ("/" or a route's root, or a parent of one). */
+function wholeBackendDelete(table: RouteTable, vp: VirtualPath): string | undefined {
+  const instead = "Delete the files or folders inside it instead.";
+  if (vp.segments.length === 0)
+    return `Error: refusing to delete '/': it would delete every file in every backend, each route included. ${instead}`;
+  const own = table.routes.find((route) => route.dir === vp.path);
+  if (own)
+    return `Error: refusing to delete '${vp.path}': it is the root of route '${own.prefix}' and would delete everything stored there. ${instead}`;
+  const below = table.routes.find((route) => isWithin(route.dir, vp.path));
+  if (below)
+    return `Error: refusing to delete '${vp.path}': it contains the route '${below.prefix}', whose storage would be emptied. ${instead}`;
+  return undefined;
+}
+
 /**
  * Deletes a path in its own backend and every route mounted below it, in that order. All
  * backends are checked for delete support first; a failure midway stops the rest and says so.
+ * Unless `allowRootDelete`, a delete that would empty a whole backend is refused up front.
  */
-export async function deleteAcross(table: RouteTable, path: string): Promise<DeleteResult> {
+export async function deleteAcross(
+  table: RouteTable,
+  path: string,
+  allowRootDelete: boolean,
+): Promise<DeleteResult> {
   const vp = parseVirtualPath(path);
   if (vp instanceof CompositeBackendError) return invalid(vp);
+  const refusal = allowRootDelete ? undefined : wholeBackendDelete(table, vp);
+  if (refusal) return { error: refusal };
   const { owner, nested } = legsFor(table, vp);
   const legs = [owner, ...nested.map(routeLeg)];
   const unsupported = legs.find((leg) => typeof leg.backend.delete !== "function");

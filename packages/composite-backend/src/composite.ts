@@ -18,13 +18,35 @@ import { isSandboxBackend } from "deepagents";
 import { deleteAcross, globAcross, grepAcross, lsAcross } from "./composite-fanout.js";
 import { CompositeBackendError } from "./errors.js";
 import { parseVirtualPath } from "./paths.js";
-import { guarded, outerPath, RouteTable, rewriteMessage, type Target } from "./routes.js";
+import {
+  guarded,
+  outerPath,
+  type Route,
+  RouteTable,
+  rewriteMessage,
+  type Target,
+} from "./routes.js";
+
+/** The size-refusal reason our backends add to a failed upload/download item, if any. */
+const messageOf = (response: object): { message?: string } =>
+  typeof (response as { message?: unknown }).message === "string"
+    ? { message: (response as { message: string }).message }
+    : {};
 
 type WithPath = {
   path?: string;
   error?: string;
   filesUpdate?: Record<string, FileData | null> | null;
 };
+
+export interface CompositeBackendOptions {
+  /**
+   * Let `delete` remove `/`, a route's root (`/projects/`) or a parent of a route: each empties a
+   * whole backend (graph state, the mounted directory, the bucket). A route's own backend must
+   * also allow deleting its root (NFSBackend/BlobBackend `allowRootDelete`). @default false
+   */
+  allowRootDelete?: boolean;
+}
 
 /**
  * Routes deepagents file operations by path prefix: the longest matching route wins, on segment
@@ -37,10 +59,16 @@ type WithPath = {
  */
 export class CompositeBackend implements BackendProtocolV2 {
   readonly #table: RouteTable;
+  readonly #allowRootDelete: boolean;
 
   /** @throws CompositeBackendError (code "invalid_config") for a malformed prefix or backend. */
-  constructor(defaultBackend: AnyBackendProtocol, routes: Record<string, AnyBackendProtocol> = {}) {
+  constructor(
+    defaultBackend: AnyBackendProtocol,
+    routes: Record<string, AnyBackendProtocol> = {},
+    options: CompositeBackendOptions = {},
+  ) {
     this.#table = new RouteTable(defaultBackend, routes);
+    this.#allowRootDelete = options.allowRootDelete ?? false;
   }
 
   /** Registered prefixes, most specific first, e.g. `["/documents/", "/projects/"]`. */
@@ -145,7 +173,7 @@ export class CompositeBackend implements BackendProtocolV2 {
   }
 
   delete(filePath: string): Promise<DeleteResult> {
-    return deleteAcross(this.#table, filePath);
+    return deleteAcross(this.#table, filePath, this.#allowRootDelete);
   }
 
   uploadFiles(files: Array<[string, Uint8Array]>): Promise<FileUploadResponse[]> {
@@ -157,7 +185,7 @@ export class CompositeBackend implements BackendProtocolV2 {
         const responses = await backend.uploadFiles!(
           batch.map((item) => [item.inner, item.content] as [string, Uint8Array]),
         );
-        return responses.map((response) => ({ error: response.error }));
+        return responses.map((response) => ({ error: response.error, ...messageOf(response) }));
       },
     );
   }
@@ -169,7 +197,11 @@ export class CompositeBackend implements BackendProtocolV2 {
       (path, error) => ({ path, content: null, error }),
       async (backend, batch) => {
         const responses = await backend.downloadFiles!(batch.map((item) => item.inner));
-        return responses.map((response) => ({ content: response.content, error: response.error }));
+        return responses.map((response) => ({
+          content: response.content,
+          error: response.error,
+          ...messageOf(response),
+        }));
       },
     );
   }
@@ -190,7 +222,7 @@ export class CompositeBackend implements BackendProtocolV2 {
     const results: R[] = new Array(items.length);
     const groups = new Map<
       BackendProtocolV2,
-      Array<{ index: number; inner: string; content: C }>
+      Array<{ index: number; route: Route | undefined; inner: string; content: C }>
     >();
     items.forEach((item, index) => {
       const vp = parseVirtualPath(item.path);
@@ -205,7 +237,7 @@ export class CompositeBackend implements BackendProtocolV2 {
         return;
       }
       const group = groups.get(target.backend) ?? [];
-      group.push({ index, inner: target.inner, content: item.content });
+      group.push({ index, route: target.route, inner: target.inner, content: item.content });
       groups.set(target.backend, group);
     });
     await Promise.all(
@@ -217,8 +249,10 @@ export class CompositeBackend implements BackendProtocolV2 {
           // A throwing backend fails its own files; the others in the batch still go through.
         }
         group.forEach((item, i) => {
-          const response = responses[i];
+          const response = responses[i] as (Partial<R> & { message?: string }) | undefined;
           const path = items[item.index]!.path;
+          if (response?.message)
+            response.message = rewriteMessage(response.message, item.route, item.inner, path);
           results[item.index] = response
             ? ({ ...failed(path, null), ...response, path } as R)
             : failed(path, "invalid_path");

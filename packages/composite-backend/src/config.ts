@@ -50,6 +50,11 @@ export interface CompositeBackendConfig {
   default?: AnyBackendProtocol;
   /** Route prefix ("/projects/") → a config object, or a backend you built yourself. */
   routes: Record<string, RouteConfig | AnyBackendProtocol>;
+  /**
+   * Let `delete` empty a whole backend: `/`, a route's root, or a parent of a route. Also the
+   * default of `allowRootDelete` for the nfs/s3/azure routes built here. @default false
+   */
+  allowRootDelete?: boolean;
 }
 
 function isRouteConfig(value: RouteConfig | AnyBackendProtocol): value is RouteConfig {
@@ -113,8 +118,11 @@ function buildRoute(prefix: string, config: RouteConfig): AnyBackendProtocol {
  */
 export function createCompositeBackend(config: CompositeBackendConfig): CompositeBackend {
   const routes: Record<string, AnyBackendProtocol> = {};
+  const allowRootDelete = config?.allowRootDelete ?? false;
   for (const [prefix, route] of Object.entries(config?.routes ?? {})) {
-    routes[prefix] = isRouteConfig(route) ? buildRoute(prefix, route) : route;
+    routes[prefix] = isRouteConfig(route)
+      ? buildRoute(prefix, { allowRootDelete, ...route })
+      : route;
   }
-  return new CompositeBackend(config?.default ?? new StateBackend(), routes);
+  return new CompositeBackend(config?.default ?? new StateBackend(), routes, { allowRootDelete });
 }

@@ -3,7 +3,7 @@ export { BlobBackend, type ShareableUrl } from "./backends/blob.js";
 export type { BlobBackendOptions } from "./backends/blob-options.js";
 export { NFSBackend } from "./backends/nfs.js";
 export type { NFSBackendOptions, NfsFileSystem } from "./backends/nfs-options.js";
-export { CompositeBackend } from "./composite.js";
+export { CompositeBackend, type CompositeBackendOptions } from "./composite.js";
 export {
   type AzureRouteConfig,
   type CompositeBackendConfig,
@@ -12,7 +12,12 @@ export {
   type RouteConfig,
   type S3RouteConfig,
 } from "./config.js";
-export { type BackendErrorCode, CompositeBackendError, isCompositeBackendError } from "./errors.js";
+export {
+  type BackendErrorCode,
+  CompositeBackendError,
+  type FileOperationFailure,
+  isCompositeBackendError,
+} from "./errors.js";
 export { AzureBlobStore, type AzureBlobStoreOptions } from "./stores/azure.js";
 export { S3BlobStore, type S3BlobStoreOptions } from "./stores/s3.js";
 export type {

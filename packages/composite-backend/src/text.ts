@@ -164,6 +164,75 @@ export function decodeBase64Content(
   return new Uint8Array(Buffer.from(compact, "base64"));
 }
 
+/** Largest string a base64 payload of `maxBytes` can plausibly be: twice its encoded size, for line breaks and spacing. */
+function base64CharCap(maxBytes: number): number {
+  return 2 * 4 * Math.ceil(maxBytes / 3) + 4096;
+}
+
+/** Bytes a base64 text decodes to, counted without copying it (whitespace and a data: header skipped). */
+function base64DecodedBytes(content: string): number {
+  let start = 0;
+  while (start < content.length && content.charCodeAt(start) <= 32) start++;
+  if (content.startsWith("data:", start)) start = content.indexOf(",", start) + 1;
+  let symbols = 0;
+  for (let i = start; i < content.length; i++) {
+    const c = content.charCodeAt(i);
+    // A-Z a-z 0-9 + /
+    if (
+      (c >= 65 && c <= 90) ||
+      (c >= 97 && c <= 122) ||
+      (c >= 48 && c <= 57) ||
+      c === 43 ||
+      c === 47
+    )
+      symbols++;
+  }
+  return Math.floor((symbols * 3) / 4);
+}
+
+/**
+ * Refuses content over `maxBytes` before it is encoded or decoded, so an oversize write costs no
+ * copy of it. Text: every UTF-16 unit is at least one UTF-8 byte, so a string longer than the
+ * limit is over it without looking further (nor flattening it); otherwise Buffer.byteLength
+ * counts without encoding. Base64: its length bounds the decoded size (3 bytes per 4 chars);
+ * only when that bound is inconclusive are the symbols counted, in place.
+ */
+export function oversizeContent(
+  content: string,
+  binary: boolean,
+  maxBytes: number,
+  displayPath: string,
+): CompositeBackendError | undefined {
+  const limit = `over the ${formatBytes(maxBytes)} write limit`;
+  if (!binary) {
+    if (content.length > maxBytes) {
+      return new CompositeBackendError(
+        "too_large",
+        `Content for '${displayPath}' is at least ${formatBytes(content.length)}, ${limit}`,
+      );
+    }
+    const bytes = Buffer.byteLength(content, "utf8");
+    if (bytes <= maxBytes) return undefined;
+    return new CompositeBackendError(
+      "too_large",
+      `Content for '${displayPath}' is ${formatBytes(bytes)}, ${limit}`,
+    );
+  }
+  if (Math.floor((content.length * 3) / 4) <= maxBytes) return undefined;
+  if (content.length > base64CharCap(maxBytes)) {
+    return new CompositeBackendError(
+      "too_large",
+      `Content for '${displayPath}' is ${content.length} characters of base64, ${limit}`,
+    );
+  }
+  const bytes = base64DecodedBytes(content);
+  if (bytes <= maxBytes) return undefined;
+  return new CompositeBackendError(
+    "too_large",
+    `Content for '${displayPath}' decodes to ${formatBytes(bytes)}, ${limit}`,
+  );
+}
+
 export function encodeText(content: string): Uint8Array {
   return new Uint8Array(Buffer.from(content, "utf8"));
 }

@@ -287,13 +287,17 @@ describe("parent paths merge the routes beneath them", () => {
     ]);
   });
 
-  it("delete of a parent removes its part in every backend beneath", async () => {
+  it("delete of a parent removes its part in every backend beneath (when root deletes are allowed)", async () => {
     await composite.write("/docs/tmp/a.md", "a");
     await composite.write("/docs/private/tmp.md", "b");
-    const fresh = new CompositeBackend(stateBackendWithoutGraph(), {
-      "/docs/": new NFSBackend({ rootDir: docsDir }),
-      "/docs/private/": new NFSBackend({ rootDir: privateDir }),
-    });
+    const fresh = new CompositeBackend(
+      stateBackendWithoutGraph(),
+      {
+        "/docs/": new NFSBackend({ rootDir: docsDir, allowRootDelete: true }),
+        "/docs/private/": new NFSBackend({ rootDir: privateDir, allowRootDelete: true }),
+      },
+      { allowRootDelete: true },
+    );
     expect(await fresh.delete("/docs")).toEqual({ path: "/docs" });
     expect(paths(await fresh.ls("/docs"))).toEqual(["/docs/private/"]);
     expect(paths(await fresh.ls("/docs/private"))).toEqual([]);

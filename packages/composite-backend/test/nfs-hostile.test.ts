@@ -199,10 +199,10 @@ describe("NFSBackend size caps and binary content", () => {
     expect(await refused(backend.write("/big/too-big.txt", big))).toMatch(
       /over the 1\.0 MiB write limit/,
     );
+    // deepagents has no size code: permission_denied, with the reason in `message`.
     expect(
-      (await backend.uploadFiles([["/big/too-big.bin", new Uint8Array(1024 * 1024 + 1)]]))[0]
-        ?.error,
-    ).toBe("invalid_path");
+      (await backend.uploadFiles([["/big/too-big.bin", new Uint8Array(1024 * 1024 + 1)]]))[0],
+    ).toMatchObject({ error: "permission_denied", message: expect.stringMatching(/write limit/) });
     expect(existsSync(join(root, "big/too-big.txt"))).toBe(false);
     expect(await leftovers(root)).toEqual([]);
   });
@@ -222,7 +222,11 @@ describe("NFSBackend size caps and binary content", () => {
     expect(await refused(backend.edit("/huge.log", "log line 1 ", "x"))).toMatch(
       /over the 1\.0 MiB limit/,
     );
-    expect((await backend.downloadFiles(["/huge.log"]))[0]?.error).toBe("invalid_path");
+    expect((await backend.downloadFiles(["/huge.log"]))[0]).toMatchObject({
+      content: null,
+      error: "permission_denied",
+      message: expect.stringMatching(/over the 1\.0 MiB limit/),
+    });
     expect((await backend.grep("log line 7 ", "/")).matches).toEqual([]);
   });
 

@@ -26,6 +26,8 @@ export interface BlobBackendOptions {
   shareableUrls?: boolean;
   /** Lifetime of the URLs in write results, in seconds. @default 3600 */
   urlExpiresIn?: number;
+  /** Let `delete("/")` remove every object under the store's prefix. Off, so one call cannot empty the bucket. @default false */
+  allowRootDelete?: boolean;
 }
 
 export type ResolvedBlobOptions = Required<BlobBackendOptions>;
@@ -51,5 +53,6 @@ export function resolveBlobOptions(options: BlobBackendOptions): ResolvedBlobOpt
     maxGrepMatches: options.maxGrepMatches ?? 10_000,
     shareableUrls: options.shareableUrls ?? true,
     urlExpiresIn: options.urlExpiresIn ?? 3600,
+    allowRootDelete: options.allowRootDelete ?? false,
   };
 }

@@ -13,7 +13,12 @@ import type {
   WriteResult,
 } from "deepagents";
 import { mapLimit } from "../async.js";
-import { CompositeBackendError, describeThrown, toFileOperationError } from "../errors.js";
+import {
+  CompositeBackendError,
+  describeThrown,
+  fileOperationFailure,
+  rootDeleteRefused,
+} from "../errors.js";
 import { isBinaryPath, isTextMime, mimeTypeOf } from "../mime.js";
 import { comparePaths, parseVirtualPath, type VirtualPath } from "../paths.js";
 import type { BlobMeta } from "../stores/types.js";
@@ -22,6 +27,7 @@ import {
   decodeText,
   encodeText,
   formatBytes,
+  oversizeContent,
   paginateText,
   replaceExact,
 } from "../text.js";
@@ -165,9 +171,10 @@ export class BlobBackend implements BackendProtocolV2 {
     return this.#run<WriteResult>(
       filePath,
       async (vp) => {
-        const data = isBinaryPath(vp.path)
-          ? decodeBase64Content(content, vp.path)
-          : encodeText(content);
+        const binary = isBinaryPath(vp.path);
+        const oversize = oversizeContent(content, binary, this.#options.maxWriteBytes, vp.path);
+        if (oversize) throw oversize;
+        const data = binary ? decodeBase64Content(content, vp.path) : encodeText(content);
         if (data instanceof CompositeBackendError) throw data;
         // Signing is local CPU work (no request); it runs while the PUT is in flight.
         const signing = this.#options.shareableUrls
@@ -239,6 +246,9 @@ export class BlobBackend implements BackendProtocolV2 {
         const { body, meta } = await this.#fetch(vp);
         const replaced = replaceExact(decodeText(body), oldString, newString, replaceAll, vp.path);
         if (!replaced.ok) return { error: replaced.message };
+        const { maxWriteBytes } = this.#options;
+        const oversize = oversizeContent(replaced.content, false, maxWriteBytes, vp.path);
+        if (oversize) throw oversize;
         try {
           await this.#put(vp, encodeText(replaced.content), meta.etag);
         } catch (error) {
@@ -282,6 +292,8 @@ export class BlobBackend implements BackendProtocolV2 {
       filePath,
       async (vp) => {
         const { store } = this.#options;
+        if (vp.segments.length === 0 && !this.#options.allowRootDelete)
+          throw rootDeleteRefused("every object under this backend's prefix");
         const key = keyOf(vp);
         // One listing finds the object itself and everything under it as a directory.
         const listed = await listAll(store, key, Number.POSITIVE_INFINITY);
@@ -305,7 +317,7 @@ export class BlobBackend implements BackendProtocolV2 {
           await this.#put(vp, bytes);
           return { path, error: null };
         },
-        (error) => ({ path, error: toFileOperationError(error.code) }),
+        (error) => ({ path, ...fileOperationFailure(error) }),
       ),
     );
   }
@@ -315,7 +327,7 @@ export class BlobBackend implements BackendProtocolV2 {
       this.#run<FileDownloadResponse>(
         path,
         async (vp) => ({ path, content: (await this.#fetch(vp)).body, error: null }),
-        (error) => ({ path, content: null, error: toFileOperationError(error.code) }),
+        (error) => ({ path, content: null, ...fileOperationFailure(error) }),
       ),
     );
   }

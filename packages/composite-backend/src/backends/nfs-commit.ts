@@ -1,17 +1,15 @@
+// Atomic, durable, compare-and-swap file replacement for NFSBackend.
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
-import { hostname } from "node:os";
-import { join } from "node:path";
-import { sleep } from "../async.js";
 import { CompositeBackendError } from "../errors.js";
-import { type Confinement, errnoOf } from "./nfs-fs.js";
+import { type DirHandle, entry, type SafeDirs } from "./nfs-dirs.js";
+import { errnoOf } from "./nfs-fs.js";
 import type { NfsIo } from "./nfs-io.js";
+import type { FileLocks } from "./nfs-locks.js";
 import type { ResolvedNfsOptions } from "./nfs-options.js";
-import { lockPathFor, type TempArea } from "./nfs-temp.js";
+import type { TempArea } from "./nfs-temp.js";
 
-const CREATE_EXCLUSIVE =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
-const OWNER = JSON.stringify({ pid: process.pid, host: hostname() });
+const DIRECTORY = constants.O_DIRECTORY ?? 0;
 
 /** What an edit saw when it read the file; the commit only happens if the file still matches. */
 export interface FileVersion {
@@ -42,146 +40,9 @@ function sameVersion(a: FileVersion, b: FileVersion): boolean {
   );
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoOf(error) === "EPERM"; // exists, owned by someone else
-  }
-}
-
-/**
- * Per-file writer lock: `.name.agentstate-lock` next to the file, so every process and host
- * sharing the mount agrees on it whatever path it mounts the share at. Taking it is one
- * link(2) of this instance's owner file (atomic on local file systems and NFS, and cheaper
- * than creating a file); the link carries the owner's pid and host, so a lock left by a
- * crashed process on this host is broken at once. Writers in one instance queue in memory.
- */
-export class FileLocks {
-  readonly #queues = new Map<string, Promise<void>>();
-
-  constructor(
-    private readonly options: ResolvedNfsOptions,
-    private readonly io: NfsIo,
-    private readonly temp: TempArea,
-  ) {}
-
-  async acquire(target: string, vpath: string): Promise<() => Promise<void>> {
-    const previous = this.#queues.get(target) ?? Promise.resolve();
-    let releaseLocal!: () => void;
-    const tail = previous.then(() => new Promise<void>((resolve) => (releaseLocal = resolve)));
-    this.#queues.set(target, tail);
-    await previous;
-    const releaseQueue = () => {
-      releaseLocal();
-      if (this.#queues.get(target) === tail) this.#queues.delete(target);
-    };
-    try {
-      const lockPath = lockPathFor(target);
-      await this.#take(lockPath, vpath);
-      return async () => {
-        await this.io.unlink(lockPath).catch(() => undefined);
-        releaseQueue();
-      };
-    } catch (error) {
-      releaseQueue();
-      throw error;
-    }
-  }
-
-  async #take(lockPath: string, vpath: string): Promise<void> {
-    const started = Date.now();
-    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
-      if (await this.#tryLink(lockPath)) return;
-      if (await this.#abandoned(lockPath)) {
-        await this.io.unlink(lockPath).catch(() => undefined);
-        continue;
-      }
-      if (Date.now() - started > this.options.lockTimeoutMs) {
-        throw new CompositeBackendError(
-          "conflict",
-          `'${vpath}' is locked by another writer; try again`,
-        );
-      }
-      await sleep(wait);
-    }
-  }
-
-  async #tryLink(lockPath: string): Promise<boolean> {
-    const { io } = this;
-    const owner = await this.temp.ownerFile();
-    try {
-      await io.link(owner, lockPath);
-      return true;
-    } catch (error) {
-      const code = errnoOf(error);
-      if (code === "EEXIST") {
-        // NFS may replay a link whose reply was lost and answer EEXIST although it worked.
-        const [mine, held] = await Promise.all([
-          io.stat(owner),
-          io.stat(lockPath).catch(() => undefined),
-        ]);
-        return held !== undefined && held.ino === mine.ino && held.dev === mine.dev;
-      }
-      if (code === "ENOENT" && !(await io.stat(owner).catch(() => undefined))) {
-        this.temp.forgetOwner(); // swept away: make a new one and retry
-        return this.#tryLink(lockPath);
-      }
-      if (code !== "EXDEV" && code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP")
-        throw error;
-    }
-    // The file lives on another file system than the root (a nested mount), or hard links are
-    // not supported: fall back to creating the lock file exclusively.
-    try {
-      await io.createFile(
-        lockPath,
-        CREATE_EXCLUSIVE,
-        new TextEncoder().encode(OWNER),
-        0o600,
-        false,
-      );
-      return true;
-    } catch (error) {
-      if (errnoOf(error) === "EEXIST") return false;
-      throw error;
-    }
-  }
-
-  /**
-   * A lock whose owner is gone: a dead process on this host (known at once), or, for owners on
-   * other hosts, a lock older than staleLockMs (a live writer holds it for milliseconds).
-   */
-  async #abandoned(lockPath: string): Promise<boolean> {
-    const { io } = this;
-    let owner: { pid?: number; host?: string } = {};
-    let mtimeMs = Date.now();
-    let fd: number;
-    try {
-      fd = await io.open(lockPath, constants.O_RDONLY | constants.O_NONBLOCK);
-    } catch {
-      return false; // released meanwhile: just retry
-    }
-    try {
-      const stat = await io.fstat(fd);
-      mtimeMs = stat.mtimeMs;
-      const buffer = Buffer.alloc(Math.min(stat.size, 4096));
-      const length = await io.read(fd, buffer, 0, buffer.length, 0);
-      owner = JSON.parse(buffer.toString("utf8", 0, length));
-    } catch {
-      // Empty or half-written: judged by age alone.
-    } finally {
-      await io.close(fd);
-    }
-    if (owner.host === hostname() && typeof owner.pid === "number" && !processAlive(owner.pid))
-      return true;
-    return Date.now() - mtimeMs > this.options.staleLockMs;
-  }
-}
-
 export interface ReplaceTarget {
-  /** Real directory (already checked to be inside the root) and file name to replace. */
-  dir: string;
+  /** Open directory handle (inside the root) and the name of the file in it to replace. */
+  dir: DirHandle;
   name: string;
   /** Mode the file must end up with. */
   mode: number;
@@ -198,46 +59,59 @@ export interface ReplaceOptions {
   vpath: string;
 }
 
+export interface CommitContext {
+  options: ResolvedNfsOptions;
+  dirs: SafeDirs;
+  temp: TempArea;
+  locks: FileLocks;
+}
+
 /**
  * Replaces a file atomically and durably: the bytes go to a temp file in the root's private
  * temp area, are fsynced, and are renamed over the target under the writer lock, then the
  * directory is fsynced. Readers see the old file or the new one, never a mix; a crash leaves at
  * worst an orphaned temp file in the (hidden) temp area. Finding and checking the target, taking
- * the lock and writing the bytes overlap.
+ * the lock and writing the bytes overlap. Every step addresses the temp area and the target's
+ * directory through their open handles, and the target directory is re-verified right before
+ * and after the rename: a directory swapped for a symlink can redirect nothing.
  */
-export async function atomicReplace(
-  options: ResolvedNfsOptions,
-  jail: Confinement,
-  temp: TempArea,
-  locks: FileLocks,
-  replace: ReplaceOptions,
-): Promise<void> {
-  const { io } = jail;
+export async function atomicReplace(ctx: CommitContext, replace: ReplaceOptions): Promise<void> {
+  const { dirs, temp, locks, options } = ctx;
+  const { io } = dirs;
   const { vpath } = replace;
-  const locked = replace.target.then((target) =>
-    locks.acquire(join(target.dir, target.name), vpath),
+  const tempDir = temp.open(vpath);
+  const locked = Promise.all([replace.target, tempDir]).then(([target, staging]) =>
+    locks.acquire(target.dir, target.name, staging, vpath),
   );
-  locked.catch(() => undefined); // awaited below; this only keeps an early rejection from being "unhandled"
+  // Awaited below; these only keep an early rejection from being "unhandled".
+  locked.catch(() => undefined);
+  tempDir.catch(() => undefined);
   let tmpPath: string | undefined;
   let release: (() => Promise<void>) | undefined;
   try {
-    tmpPath = await temp.writeTemp(replace.data, replace.initialMode);
+    tmpPath = await temp.writeTemp(await tempDir, replace.data, replace.initialMode);
     const [target, releaseLock] = await Promise.all([replace.target, locked]);
     release = releaseLock;
     if (target.mode !== replace.initialMode) await io.chmod(tmpPath, target.mode);
-    const destination = join(target.dir, target.name);
+    const destination = entry(target.dir, target.name);
     if (replace.expect) await assertUnchanged(io, destination, replace.expect, vpath);
+    await dirs.verify(target.dir, vpath);
     try {
       await io.rename(tmpPath, destination);
     } catch (error) {
       if (errnoOf(error) !== "EXDEV") throw error;
       // The target is on another file system (a nested mount): stage next to it instead.
       await io.unlink(tmpPath).catch(() => undefined);
-      await jail.assertInside(await io.realpath(target.dir), vpath);
       tmpPath = await temp.writeTempIn(target.dir, target.name, replace.data, target.mode);
+      await dirs.verify(target.dir, vpath);
       await io.rename(tmpPath, destination);
     }
     tmpPath = undefined;
+    // Moved away during the rename itself: take the file back out rather than leave it there.
+    await dirs.verify(target.dir, vpath).catch(async (error: unknown) => {
+      await io.unlink(destination).catch(() => undefined);
+      throw error;
+    });
     const unlocking = release();
     release = undefined;
     // The rename is the commit: a stale handle while syncing the directory must not make the
@@ -256,8 +130,25 @@ export async function atomicReplace(
         (late) => late(),
         () => undefined,
       );
-    throw error;
+    throw await explain(dirs, replace, error);
+  } finally {
+    await tempDir.then(
+      (staging) => io.close(staging.fd).catch(() => undefined),
+      () => undefined,
+    );
   }
+}
+
+/** A file-system error because the target's directory vanished or moved midway is a swap. */
+async function explain(dirs: SafeDirs, replace: ReplaceOptions, error: unknown): Promise<unknown> {
+  const code = errnoOf(error);
+  if (code !== "ENOENT" && code !== "ENOTDIR") return error;
+  const target = await replace.target.catch(() => undefined);
+  if (!target) return error;
+  return dirs.verify(target.dir, replace.vpath).then(
+    () => error,
+    (swap: unknown) => swap,
+  );
 }
 
 /**
@@ -272,7 +163,10 @@ async function assertUnchanged(
 ): Promise<void> {
   let current: BigIntStats | undefined;
   try {
-    const fd = await io.open(target, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = await io.open(
+      target,
+      constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOFOLLOW ?? 0),
+    );
     try {
       current = await io.fstatBig(fd);
     } finally {
@@ -280,7 +174,8 @@ async function assertUnchanged(
       io.close(fd).catch(() => undefined);
     }
   } catch (error) {
-    if (errnoOf(error) !== "ENOENT") throw error;
+    // Gone, or replaced by a symlink: either way not the file that was read.
+    if (errnoOf(error) !== "ENOENT" && errnoOf(error) !== "ELOOP") throw error;
   }
   if (!current || !sameVersion(versionOf(current), expected)) {
     throw new CompositeBackendError(
@@ -291,14 +186,15 @@ async function assertUnchanged(
 }
 
 /** Makes the rename itself durable: the new directory entry is flushed with the directory. */
-async function syncDirectory(io: NfsIo, dir: string): Promise<void> {
-  const fd = await io.open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+async function syncDirectory(io: NfsIo, dir: DirHandle): Promise<void> {
+  // The root is addressed by its (trusted) path and has no descriptor of its own.
+  const fd = dir.fd >= 0 ? dir.fd : await io.open(dir.at, constants.O_RDONLY | DIRECTORY);
   try {
     await io.fsync(fd);
   } catch (error) {
     // Some file systems refuse fsync on directories; the data itself is already synced.
     if (errnoOf(error) !== "EINVAL" && errnoOf(error) !== "EBADF") throw error;
   } finally {
-    await io.close(fd);
+    if (fd !== dir.fd) await io.close(fd);
   }
 }

@@ -1,6 +1,6 @@
 import type { BigIntStats, Stats } from "node:fs";
 import { constants, existsSync } from "node:fs";
-import { basename, dirname, join, sep } from "node:path";
+import { join, sep } from "node:path";
 import { sleep } from "../async.js";
 import { CompositeBackendError } from "../errors.js";
 import { formatBytes } from "../text.js";
@@ -12,7 +12,7 @@ export const INTERNAL_SUFFIX = /\.agentstate-(lock|tmp)$/;
 
 // /proc/self/fd tells which file a descriptor really is, so a read can be checked after open:
 // race-free against symlink swaps, and one cheap in-memory syscall instead of a realpath walk.
-const HAS_PROC_FD = process.platform === "linux" && existsSync("/proc/self/fd");
+export const HAS_PROC_FD = process.platform === "linux" && existsSync("/proc/self/fd");
 
 // O_NONBLOCK keeps a FIFO planted in the tree from blocking the open; regular files ignore it.
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOCTTY ?? 0);
@@ -184,31 +184,6 @@ export class Confinement {
       await statting.catch(() => undefined); // never close a descriptor a request still uses
       await io.close(fd);
       throw error;
-    }
-  }
-
-  /**
-   * Makes sure the directory for a new file exists inside the root. The deepest existing
-   * ancestor is resolved and checked before anything is created, so a symlinked directory
-   * pointing outside never gets new entries.
-   */
-  async ensureDir(hostDir: string, vpath: string): Promise<string> {
-    const root = await this.realRoot();
-    const missing: string[] = [];
-    let probe = hostDir;
-    for (;;) {
-      try {
-        const real = await this.realInside(probe, vpath);
-        if (missing.length === 0) return real;
-        const created = join(real, ...missing.reverse());
-        await this.io.mkdirp(created, this.options.dirMode);
-        return created;
-      } catch (error) {
-        if (errnoOf(error) !== "ENOENT" || probe === root || !this.isInside(probe, root))
-          throw error;
-        missing.push(basename(probe));
-        probe = dirname(probe);
-      }
     }
   }
 }

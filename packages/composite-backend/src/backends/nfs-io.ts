@@ -19,9 +19,9 @@ export type NfsFileSystem = Pick<
   | "readlinkSync"
   | "readdir"
   | "mkdir"
+  | "rmdir"
   | "rename"
   | "unlink"
-  | "rm"
   | "link"
   | "chmod"
 >;
@@ -110,10 +110,13 @@ export class NfsIo {
     return call<Dirent[]>((done) => this.fs.readdir(path, { withFileTypes: true }, done));
   }
 
-  mkdirp(path: string, mode: number): Promise<void> {
-    return call<void>((done) =>
-      this.fs.mkdir(path, { recursive: true, mode }, (error) => done(error, undefined)),
-    );
+  /** One directory, never its parents: each component is created inside a checked parent. */
+  mkdir(path: string, mode: number): Promise<void> {
+    return call<void>((done) => this.fs.mkdir(path, { mode }, (error) => done(error, undefined)));
+  }
+
+  rmdir(path: string): Promise<void> {
+    return call<void>((done) => this.fs.rmdir(path, (error) => done(error, undefined)));
   }
 
   rename(from: string, to: string): Promise<void> {
@@ -122,12 +125,6 @@ export class NfsIo {
 
   unlink(path: string): Promise<void> {
     return call<void>((done) => this.fs.unlink(path, (error) => done(error, undefined)));
-  }
-
-  rmTree(path: string): Promise<void> {
-    return call<void>((done) =>
-      this.fs.rm(path, { recursive: true, force: true }, (error) => done(error, undefined)),
-    );
   }
 
   link(existing: string, path: string): Promise<void> {

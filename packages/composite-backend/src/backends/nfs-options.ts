@@ -38,6 +38,8 @@ export interface NFSBackendOptions {
   fileMode?: number;
   /** Mode of new directories. @default 0o755 */
   dirMode?: number;
+  /** Let `delete("/")` empty the whole mounted directory. Off, so one call cannot wipe the share. @default false */
+  allowRootDelete?: boolean;
   /** Callback-style file-system functions; a seam for instrumentation and fault injection. @default node:fs */
   fs?: NfsFileSystem;
 }
@@ -74,6 +76,7 @@ export function resolveNfsOptions(
     staleLockMs: options.staleLockMs ?? 30_000,
     fileMode: options.fileMode ?? 0o644,
     dirMode: options.dirMode ?? 0o755,
+    allowRootDelete: options.allowRootDelete ?? false,
     fs: options.fs ?? defaultFs,
   };
 }

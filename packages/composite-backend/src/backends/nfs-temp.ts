@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, join } from "node:path";
 import { CompositeBackendError } from "../errors.js";
-import type { Confinement } from "./nfs-fs.js";
+import { type DirHandle, entry, isLinkRefusal, type SafeDirs } from "./nfs-dirs.js";
+import { errnoOf } from "./nfs-fs.js";
 import type { ResolvedNfsOptions } from "./nfs-options.js";
 
 /** The root's private scratch directory: temp files and lock owner files. Hidden from listings. */
 export const TEMP_DIR = ".agentstate-tmp";
-const CREATE_EXCLUSIVE =
+export const CREATE_EXCLUSIVE =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 /** Leftovers of crashed writers older than this are removed when an instance first writes. */
 const SWEEP_AGE_MS = 60 * 60 * 1000;
@@ -20,92 +20,97 @@ function sidecarStem(name: string): string {
     : createHash("sha256").update(name).digest("hex").slice(0, 24);
 }
 
-export function lockPathFor(target: string): string {
-  return join(dirname(target), `.${sidecarStem(basename(target))}.agentstate-lock`);
+/** Name of the writer lock of file `name`, in the same directory. */
+export function lockNameFor(name: string): string {
+  return `.${sidecarStem(name)}.agentstate-lock`;
 }
+
+const ownerName = () => `owner-${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
 
 /**
  * Where new file contents are staged before the rename that publishes them. Staging in one
  * directory inside the root (rather than next to the target) lets the bytes be written while the
  * target's directory is still being checked, and keeps half-written files out of user folders.
+ * Each operation opens the area as a directory handle (never through a symlink) and closes it.
  */
 export class TempArea {
-  #dir: Promise<string> | undefined;
-  #owner: Promise<string> | undefined;
+  #swept = false;
+  #owner = ownerName();
+  #ownerMade: Promise<void> | undefined;
 
   constructor(
     private readonly options: ResolvedNfsOptions,
-    private readonly jail: Confinement,
+    private readonly dirs: SafeDirs,
   ) {}
 
-  dir(): Promise<string> {
-    this.#dir ??= this.#prepare().catch((error: unknown) => {
-      this.#dir = undefined;
-      throw error;
-    });
-    return this.#dir;
-  }
-
-  async #prepare(): Promise<string> {
-    const { io } = this.jail;
-    const dir = join(await this.jail.realRoot(), TEMP_DIR);
-    await io.mkdirp(dir, 0o700);
-    const stat = await io.lstat(dir);
-    if (!stat.isDirectory() || stat.isSymbolicLink()) {
-      throw new CompositeBackendError(
-        "invalid_config",
-        `The mounted directory's ${TEMP_DIR} is not a plain directory`,
-      );
+  /** Opens (creating it if needed) the temp area; the caller closes the handle. */
+  async open(vpath: string): Promise<DirHandle> {
+    const root = await this.dirs.openRoot();
+    let dir: DirHandle;
+    try {
+      dir = await this.dirs.openChild(root, TEMP_DIR, vpath);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (isLinkRefusal(code)) {
+        throw new CompositeBackendError(
+          "invalid_config",
+          `The mounted directory's ${TEMP_DIR} is not a plain directory`,
+        );
+      }
+      if (code !== "ENOENT") throw error;
+      await this.dirs.io.mkdir(entry(root, TEMP_DIR), 0o700).catch((made: unknown) => {
+        if (errnoOf(made) !== "EEXIST") throw made;
+      });
+      dir = await this.dirs.openChild(root, TEMP_DIR, vpath);
     }
-    await this.#sweep(dir);
+    if (!this.#swept) {
+      this.#swept = true;
+      await this.#sweep(dir);
+    }
     return dir;
   }
 
-  async #sweep(dir: string): Promise<void> {
-    const { io } = this.jail;
+  async #sweep(dir: DirHandle): Promise<void> {
+    const { io } = this.dirs;
     const cutoff = Date.now() - SWEEP_AGE_MS;
-    for (const name of await io.readdir(dir).catch(() => [] as string[])) {
-      const path = join(dir, name);
+    for (const name of await io.readdir(dir.at).catch(() => [] as string[])) {
+      const path = entry(dir, name);
       const stat = await io.lstat(path).catch(() => undefined);
       if (stat?.isFile() && stat.mtimeMs < cutoff) await io.unlink(path).catch(() => undefined);
     }
   }
 
-  /** This instance's lock token: hard-linked as the lock file, it names the lock's owner. */
-  ownerFile(): Promise<string> {
-    this.#owner ??= (async () => {
-      const path = join(
-        await this.dir(),
-        `owner-${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`,
-      );
-      await this.#writeFile(
-        path,
-        new TextEncoder().encode(JSON.stringify({ pid: process.pid, host: hostname() })),
-        0o600,
-        false,
-      );
-      return path;
-    })().catch((error: unknown) => {
-      this.#owner = undefined;
+  /** This instance's lock token in the open temp area: hard-linked as the lock file, it names the lock's owner. */
+  async ownerFile(dir: DirHandle): Promise<string> {
+    this.#ownerMade ??= this.#writeFile(
+      entry(dir, this.#owner),
+      new TextEncoder().encode(JSON.stringify({ pid: process.pid, host: hostname() })),
+      0o600,
+      false,
+    ).catch((error: unknown) => {
+      this.#ownerMade = undefined;
       throw error;
     });
-    return this.#owner;
+    await this.#ownerMade;
+    return entry(dir, this.#owner);
   }
 
+  /** The owner file was swept away: make a new one on next use. */
   forgetOwner(): void {
-    this.#owner = undefined;
+    this.#owner = ownerName();
+    this.#ownerMade = undefined;
   }
 
-  /** Writes (and fsyncs) `data` to a fresh temp file in the temp area; returns its path. */
-  async writeTemp(data: Uint8Array, mode: number): Promise<string> {
-    const path = join(await this.dir(), `${randomBytes(8).toString("hex")}.tmp`);
+  /** Writes (and fsyncs) `data` to a fresh temp file in the open temp area; returns its path. */
+  async writeTemp(dir: DirHandle, data: Uint8Array, mode: number): Promise<string> {
+    const path = entry(dir, `${randomBytes(8).toString("hex")}.tmp`);
     await this.#writeFile(path, data, mode, this.options.fsync);
     return path;
   }
 
   /** Same, next to the target (for a target on another file system than the root). */
-  async writeTempIn(dir: string, name: string, data: Uint8Array, mode: number): Promise<string> {
-    const path = join(
+  async writeTempIn(dir: DirHandle, name: string, data: Uint8Array, mode: number): Promise<string> {
+    const path = entry(
       dir,
       `.${sidecarStem(name)}.${randomBytes(6).toString("hex")}.agentstate-tmp`,
     );
@@ -114,6 +119,6 @@ export class TempArea {
   }
 
   #writeFile(path: string, data: Uint8Array, mode: number, sync: boolean): Promise<void> {
-    return this.jail.io.createFile(path, CREATE_EXCLUSIVE, data, mode, sync);
+    return this.dirs.io.createFile(path, CREATE_EXCLUSIVE, data, mode, sync);
   }
 }

@@ -1,28 +1,45 @@
-import { basename, dirname, join } from "node:path";
-import { mapLimit } from "../async.js";
-import { CompositeBackendError } from "../errors.js";
+import { CompositeBackendError, rootDeleteRefused } from "../errors.js";
 import { isBinaryPath } from "../mime.js";
 import type { VirtualPath } from "../paths.js";
-import { decodeText, encodeText, formatBytes, type Replacement, replaceExact } from "../text.js";
-import { atomicReplace, FileLocks, type ReplaceTarget, versionOf } from "./nfs-commit.js";
-import { type Confinement, errnoOf, INTERNAL_SUFFIX, readWhole } from "./nfs-fs.js";
+import {
+  decodeText,
+  encodeText,
+  formatBytes,
+  oversizeContent,
+  type Replacement,
+  replaceExact,
+} from "../text.js";
+import { atomicReplace, type CommitContext, type ReplaceTarget, versionOf } from "./nfs-commit.js";
+import { type DirChain, entry, SafeDirs, swapped } from "./nfs-dirs.js";
+import { type Confinement, errnoOf, readWhole } from "./nfs-fs.js";
+import { FileLocks } from "./nfs-locks.js";
 import type { ResolvedNfsOptions } from "./nfs-options.js";
+import { removeEntry, removeRootContents } from "./nfs-remove.js";
 import { TempArea } from "./nfs-temp.js";
 
 const ROOT_IS_DIRECTORY = () =>
   new CompositeBackendError("is_directory", "'/' is a directory, not a file");
 
-/** The mutating half of NFSBackend: write, edit and delete. */
+/** What one write or edit holds open: the directory chain and the target inside it. */
+type HeldTarget = ReplaceTarget & { chains: DirChain[] };
+
+/**
+ * The mutating half of NFSBackend: write, edit and delete. Every directory it creates, every
+ * lock, temp file and rename goes through directory handles opened from the root without
+ * following symlinks (see nfs-dirs.ts), so nothing can be redirected outside the root.
+ */
 export class NfsWriter {
-  readonly #temp: TempArea;
-  readonly #locks: FileLocks;
+  readonly #dirs: SafeDirs;
+  readonly #commit: CommitContext;
 
   constructor(
     private readonly options: ResolvedNfsOptions,
     private readonly jail: Confinement,
   ) {
-    this.#temp = new TempArea(options, jail);
-    this.#locks = new FileLocks(options, jail.io, this.#temp);
+    this.#dirs = new SafeDirs(options, jail);
+    const temp = new TempArea(options, this.#dirs);
+    const locks = new FileLocks(options, jail.io, temp);
+    this.#commit = { options, dirs: this.#dirs, temp, locks };
   }
 
   async write(vp: VirtualPath, data: Uint8Array): Promise<void> {
@@ -34,46 +51,66 @@ export class NfsWriter {
         `Content for '${vp.path}' is ${formatBytes(data.byteLength)}, over the ${formatBytes(maxWriteBytes)} write limit`,
       );
     }
-    const host = await this.jail.hostPath(vp.segments);
-    await atomicReplace(this.options, this.jail, this.#temp, this.#locks, {
-      target: this.#writeTarget(host, vp),
-      data,
-      initialMode: fileMode,
-      vpath: vp.path,
-    });
+    await this.#replace(this.#writeTarget(vp), data, fileMode, vp.path);
   }
 
-  /** Where a write lands: the checked real directory, the name, and the mode to keep. */
-  async #writeTarget(host: string, vp: VirtualPath): Promise<ReplaceTarget> {
+  /** Commits through `atomicReplace`; on failure removes the directories this write created. */
+  async #replace(
+    targeting: Promise<HeldTarget>,
+    data: Uint8Array,
+    initialMode: number,
+    vpath: string,
+    expect?: ReturnType<typeof versionOf>,
+  ): Promise<void> {
+    targeting.catch(() => undefined); // awaited below and by atomicReplace
+    try {
+      await atomicReplace(this.#commit, { target: targeting, data, initialMode, expect, vpath });
+    } catch (error) {
+      const held = await targeting.catch(() => undefined);
+      for (const chain of held?.chains ?? []) await chain.removeCreated();
+      throw error;
+    } finally {
+      const held = await targeting.catch(() => undefined);
+      for (const chain of held?.chains ?? []) await chain.close();
+    }
+  }
+
+  /** Where a write lands: the opened directory, the name, and the mode to keep. */
+  async #writeTarget(vp: VirtualPath): Promise<HeldTarget> {
     const { fileMode } = this.options;
     const { io } = this.jail;
-    const [dirCheck, existing] = await Promise.allSettled([
-      this.jail.realInside(dirname(host), vp.path),
-      io.lstat(host),
-    ]);
-    let dir: string;
-    if (dirCheck.status === "fulfilled") dir = dirCheck.value;
-    else if (errnoOf(dirCheck.reason) === "ENOENT")
-      dir = await this.jail.ensureDir(dirname(host), vp.path);
-    else throw dirCheck.reason;
-    let name = basename(host);
-    if (existing.status === "rejected") return { dir, name, mode: fileMode };
-    let stat = existing.value;
-    if (stat.isSymbolicLink()) {
-      // Write through a link that stays inside the root, so the link keeps working.
-      const real = await this.jail.realInside(host, vp.path).catch((error: unknown) => {
-        if (errnoOf(error) === "ENOENT") return undefined; // dangling: replace the link itself
+    const chains = [await this.#dirs.walk(vp.segments.slice(0, -1), vp.path, true)];
+    try {
+      let dir = chains[0]!.handles.at(-1)!;
+      let name = vp.segments.at(-1)!;
+      let stat = await io.lstat(entry(dir, name)).catch((error: unknown) => {
+        if (errnoOf(error) === "ENOENT") return undefined;
         throw error;
       });
-      if (real !== undefined) {
-        stat = await io.stat(real);
-        dir = dirname(real);
-        name = basename(real);
+      if (stat?.isSymbolicLink()) {
+        // Write through a link that stays inside the root, so the link keeps working.
+        const real = await this.jail.realInside(`${dir.real}/${name}`, vp.path).catch((error) => {
+          if (errnoOf(error) === "ENOENT") return undefined; // dangling: replace the link itself
+          throw error;
+        });
+        if (real !== undefined) {
+          const segments = await this.#dirs.segmentsOf(real);
+          const linked = await this.#dirs.walk(segments.slice(0, -1), vp.path, false);
+          chains.push(linked);
+          dir = linked.handles.at(-1)!;
+          name = segments.at(-1)!;
+          stat = await io.lstat(entry(dir, name));
+          if (stat.isSymbolicLink()) throw swapped(vp.path);
+        }
       }
+      if (stat?.isDirectory())
+        throw new CompositeBackendError("is_directory", `'${vp.path}' is a directory, not a file`);
+      return { chains, dir, name, mode: stat?.isFile() ? stat.mode & 0o7777 : fileMode };
+    } catch (error) {
+      for (const chain of chains) await chain.removeCreated();
+      for (const chain of chains) await chain.close();
+      throw error;
     }
-    if (stat.isDirectory())
-      throw new CompositeBackendError("is_directory", `'${vp.path}' is a directory, not a file`);
-    return { dir, name, mode: stat.isFile() ? stat.mode & 0o7777 : fileMode };
   }
 
   /**
@@ -105,30 +142,36 @@ export class NfsWriter {
     this.jail.io.close(opened.fd).catch(() => undefined);
     const replaced = replaceExact(decodeText(bytes), oldString, newString, replaceAll, vp.path);
     if (!replaced.ok) return replaced;
+    const oversize = oversizeContent(replaced.content, false, this.options.maxWriteBytes, vp.path);
+    if (oversize) throw oversize;
     const mode = Number(opened.stat.mode) & 0o7777;
-    await atomicReplace(this.options, this.jail, this.#temp, this.#locks, {
-      target: Promise.resolve({ dir: dirname(opened.real), name: basename(opened.real), mode }),
-      data: encodeText(replaced.content),
-      initialMode: mode,
-      expect: versionOf(opened.stat),
-      vpath: vp.path,
+    // The file was read at its real path (checked inside the root); commit in that directory.
+    const targeting = this.#dirs.segmentsOf(opened.real).then(async (segments) => {
+      const chain = await this.#dirs.walk(segments.slice(0, -1), vp.path, false);
+      const dir = chain.handles.at(-1)!;
+      return { chains: [chain], dir, name: segments.at(-1)!, mode };
     });
+    await this.#replace(
+      targeting,
+      encodeText(replaced.content),
+      mode,
+      vp.path,
+      versionOf(opened.stat),
+    );
     return replaced;
   }
 
   async delete(vp: VirtualPath): Promise<void> {
-    const { io } = this.jail;
-    const host = await this.jail.hostPath(vp.segments);
-    if (vp.segments.length === 0) {
-      // The root is the mount point itself: empty it, keep it (and our temp area).
-      const names = (await io.readdir(host)).filter((name) => !INTERNAL_SUFFIX.test(name));
-      await mapLimit(names, 8, (name) => io.rmTree(join(host, name)));
-      return;
-    }
+    if (vp.segments.length === 0 && !this.options.allowRootDelete)
+      throw rootDeleteRefused("every file in the mounted directory");
     // The parent is resolved, the leaf is not: deleting a link removes the link only.
-    const target = join(await this.jail.realInside(dirname(host), vp.path), basename(host));
-    const stat = await io.lstat(target);
-    if (stat.isDirectory()) await io.rmTree(target);
-    else await io.unlink(target);
+    const chain = await this.#dirs.walk(vp.segments.slice(0, -1), vp.path, false);
+    try {
+      const dir = chain.handles.at(-1)!;
+      if (vp.segments.length === 0) await removeRootContents(this.#dirs, dir, vp.path);
+      else await removeEntry(this.#dirs, dir, vp.segments.at(-1)!, vp.path, true);
+    } finally {
+      await chain.close();
+    }
   }
 }

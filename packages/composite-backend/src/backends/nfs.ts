@@ -16,7 +16,7 @@ import type {
 } from "deepagents";
 import { normalizeReadPagination } from "deepagents";
 import { mapLimit } from "../async.js";
-import { CompositeBackendError, toFileOperationError } from "../errors.js";
+import { CompositeBackendError, fileOperationFailure } from "../errors.js";
 import { isBinaryPath, isTextMime, mimeTypeOf } from "../mime.js";
 import { comparePaths, joinVirtual, parseVirtualPath, type VirtualPath } from "../paths.js";
 import {
@@ -24,6 +24,7 @@ import {
   decodeBase64Content,
   decodeText,
   encodeText,
+  oversizeContent,
   pageResult,
   paginateText,
 } from "../text.js";
@@ -229,9 +230,10 @@ export class NFSBackend implements BackendProtocolV2 {
     return this.#run<WriteResult>(
       filePath,
       async (vp) => {
-        const data = isBinaryPath(vp.path)
-          ? decodeBase64Content(content, vp.path)
-          : encodeText(content);
+        const binary = isBinaryPath(vp.path);
+        const oversize = oversizeContent(content, binary, this.#options.maxWriteBytes, vp.path);
+        if (oversize) throw oversize;
+        const data = binary ? decodeBase64Content(content, vp.path) : encodeText(content);
         if (data instanceof CompositeBackendError) throw data;
         await this.#writer.write(vp, data);
         return { path: vp.path, filesUpdate: null };
@@ -297,7 +299,7 @@ export class NFSBackend implements BackendProtocolV2 {
           await this.#writer.write(vp, bytes);
           return { path, error: null };
         },
-        (error) => ({ path, error: toFileOperationError(error.code) }),
+        (error) => ({ path, ...fileOperationFailure(error) }),
       ),
     );
   }
@@ -314,7 +316,7 @@ export class NFSBackend implements BackendProtocolV2 {
             await this.#jail.io.close(opened.fd);
           }
         },
-        (error) => ({ path, content: null, error: toFileOperationError(error.code) }),
+        (error) => ({ path, content: null, ...fileOperationFailure(error) }),
       ),
     );
   }
