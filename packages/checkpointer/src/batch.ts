@@ -7,12 +7,15 @@ export type WriteJob =
 
 interface Queued {
   job: WriteJob;
+  /** Rows the job writes whose outcome depends on order (see rowKeys). */
+  keys: string[];
   resolve(): void;
   reject(error: unknown): void;
 }
 
 export interface WriteRunner {
   one(job: WriteJob): Promise<void>;
+  /** The jobs as one statement; rows of one key are merged, the later job winning. */
   many(jobs: WriteJob[]): Promise<void>;
   /** Parameters a job adds to a combined statement. */
   params(job: WriteJob): number;
@@ -23,12 +26,16 @@ export interface WriteRunner {
  * Group commit for checkpoint writes. At most `limit` write statements are in flight; writes that
  * arrive meanwhile (from other threads) wait and then go together as ONE statement, so under load
  * many threads' checkpoints cost one round trip, one plan and one commit. A lone writer never
- * waits. A combined statement that fails for a reason other than the connection is retried job
- * by job, so one bad write never fails another thread's.
+ * waits. Writes of one row take effect in call order: they share a statement (merged, last wins),
+ * or the later one waits until the earlier one's statement is done. A combined statement that
+ * fails for a reason other than the connection is retried job by job, in order, so one bad write
+ * never fails another thread's.
  */
 export class WriteCoalescer {
   private readonly queue: Queued[] = [];
   private inFlight = 0;
+  /** Row keys of statements in flight, with how many hold each. */
+  private readonly busy = new Map<string, number>();
 
   constructor(
     private readonly limit: number,
@@ -37,7 +44,7 @@ export class WriteCoalescer {
 
   submit(job: WriteJob): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ job, keys: rowKeys(job), resolve, reject });
       this.pump();
     });
   }
@@ -45,27 +52,32 @@ export class WriteCoalescer {
   private pump(): void {
     while (this.inFlight < this.limit && this.queue.length > 0) {
       const batch = this.take();
+      if (batch.length === 0) return; // the head writes a row an in-flight statement writes
+      const keys = batch.flatMap((q) => q.keys);
+      for (const k of keys) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
       this.inFlight += 1;
       void this.execute(batch).finally(() => {
+        for (const k of keys) {
+          const n = (this.busy.get(k) ?? 1) - 1;
+          if (n === 0) this.busy.delete(k);
+          else this.busy.set(k, n);
+        }
         this.inFlight -= 1;
         this.pump();
       });
     }
   }
 
-  /** The longest prefix of the queue that fits one statement and never upserts a row twice. */
+  /** The longest prefix of the queue that fits one statement and writes no row still in flight. */
   private take(): Queued[] {
     const batch: Queued[] = [];
-    const keys = new Set<string>();
     let params = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as Queued;
-      const jobKeys = upsertKeys(next.job);
+      if (next.keys.some((k) => this.busy.has(k))) break;
       const cost = this.runner.params(next.job);
-      const clash = jobKeys.some((k) => keys.has(k));
-      if (batch.length > 0 && (clash || params + cost > this.runner.maxParams)) break;
+      if (batch.length > 0 && params + cost > this.runner.maxParams) break;
       batch.push(this.queue.shift() as Queued);
-      for (const k of jobKeys) keys.add(k);
       params += cost;
     }
     return batch;
@@ -81,17 +93,30 @@ export class WriteCoalescer {
         for (const q of batch) q.reject(error);
         return;
       }
-      await Promise.all(batch.map((q) => this.runner.one(q.job).then(q.resolve, q.reject)));
+      // In order: two jobs that wrote one row must land as they were called.
+      for (const q of batch) await this.runner.one(q.job).then(q.resolve, q.reject);
     }
   }
 }
 
-/** Rows a job upserts (DO UPDATE): Postgres refuses to update one row twice in a statement. */
-function upsertKeys(job: WriteJob): string[] {
-  const [thread, ns, id] = job.head as string[];
-  if (job.kind === "put") return [`c\u0000${thread}\u0000${ns}\u0000${id}`];
-  const task = job.head[3] as string;
-  return job.special.map(
-    (row) => `w\u0000${thread}\u0000${ns}\u0000${id}\u0000${task}\u0000${row[1]}`,
-  );
+/** Primary key of a put's checkpoint row. */
+export function checkpointKey(head: readonly unknown[]): string {
+  return `c\u0000${head[0]}\u0000${head[1]}\u0000${head[2]}`;
+}
+
+/** Primary key of one write row of a "writes" job (head: thread, ns, checkpoint, task). */
+export function writeKey(head: readonly unknown[], row: readonly unknown[]): string {
+  return `w\u0000${head[0]}\u0000${head[1]}\u0000${head[2]}\u0000${head[3]}\u0000${row[1]}`;
+}
+
+/**
+ * Rows a job writes where order matters: upserts (checkpoints, special writes: last wins) and
+ * regular writes (first wins). Blobs are not tracked: a (channel, version) names one value.
+ */
+function rowKeys(job: WriteJob): string[] {
+  if (job.kind === "put") return [checkpointKey(job.head)];
+  const keys: string[] = [];
+  for (const row of job.special) keys.push(writeKey(job.head, row));
+  for (const row of job.regular) keys.push(writeKey(job.head, row));
+  return keys;
 }

@@ -77,11 +77,25 @@ export class PgPoolDatabase implements Database {
   }
 }
 
+/**
+ * The part of a `PGlite` instance we use, spelled out so our public types do not pull in
+ * @electric-sql/pglite's declarations: they need Emscripten's global types, which an app that
+ * type-checks its dependencies (skipLibCheck off) does not have. Any `PGlite` fits.
+ */
+export interface PGliteLike {
+  query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  transaction<T>(
+    fn: (tx: { query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }> }) => Promise<T>,
+  ): Promise<T>;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
 /** Adapter over an embedded PGlite instance (same SQL, one process). */
 export class PGliteDatabase implements Database {
   readonly kind = "pglite" as const;
   constructor(
-    readonly pglite: PGlite,
+    readonly pglite: PGliteLike,
     private readonly ownsInstance: boolean,
   ) {}
 
@@ -106,7 +120,7 @@ export class PGliteDatabase implements Database {
 }
 
 /** A connection a checkpointer can sit on. */
-export type Connection = pg.Pool | PGlite | Database;
+export type Connection = pg.Pool | PGliteLike | Database;
 
 export function toDatabase(conn: Connection, owns: boolean): Database {
   if (conn instanceof PGlite) return new PGliteDatabase(conn, owns);

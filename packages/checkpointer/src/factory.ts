@@ -3,7 +3,9 @@ import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
-import { CheckpointerError } from "./errors.js";
+import { poolConfig } from "./conninfo.js";
+import { PGliteDatabase } from "./db.js";
+import { commandLine, type DataDirLock, lockDataDir } from "./lock.js";
 import { PostgresCheckpointer } from "./saver.js";
 
 export interface GetCheckpointerOptions {
@@ -28,6 +30,12 @@ export interface GetCheckpointerOptions {
   endPool?: boolean;
   /** Max connections of a pool created from connectionString. @default 10 */
   maxConnections?: number;
+  /**
+   * Run the locked migrations (`setup()`) before returning. Pass false where nothing may be
+   * written (read-only tools; `getSchemaStatus()` tells where the schema stands).
+   * @default true
+   */
+  setup?: boolean;
 }
 
 export const DEFAULT_DATA_DIR = ".agentstate/pgdata";
@@ -66,17 +74,13 @@ export async function getCheckpointer(
       endPool: options.endPool,
     });
   } else if (url) {
-    validateConnectionString(url);
-    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+    const pool = new pg.Pool(poolConfig(url, options.maxConnections ?? 10));
     saver = new PostgresCheckpointer(pool, options.serde, { ...common, endPool: true });
   } else {
-    const dir = resolveDataDir(options.dataDir);
-    if (dir !== "memory://") mkdirSync(dir, { recursive: true });
-    const db = await PGlite.create(dir);
-    saver = new PostgresCheckpointer(db, options.serde, { ...common, endPool: true });
+    saver = new PostgresCheckpointer(await openEmbedded(options.dataDir), options.serde, common);
   }
   try {
-    await saver.setup();
+    if (options.setup ?? true) await saver.setup();
   } catch (error) {
     await saver.end().catch(() => {});
     throw error;
@@ -84,32 +88,46 @@ export async function getCheckpointer(
   return saver;
 }
 
+/**
+ * PGlite on the data directory, holding its lock (`DATA_DIR_LOCKED` if another process has it):
+ * two processes on one directory both "succeed" and lose acknowledged checkpoints.
+ */
+async function openEmbedded(dataDir: string | undefined): Promise<PGliteDatabase> {
+  const dir = resolveDataDir(dataDir);
+  if (dir === "memory://") return new PGliteDatabase(await PGlite.create(dir), true);
+  mkdirSync(dir, { recursive: true });
+  const lock = await lockDataDir(dir, { command: maskConnectionString(commandLine()) });
+  try {
+    return new LockedPGliteDatabase(await PGlite.create(dir), lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/** Releases the data-directory lock once PGlite is closed. */
+class LockedPGliteDatabase extends PGliteDatabase {
+  constructor(
+    pglite: PGlite,
+    private readonly lock: DataDirLock,
+  ) {
+    super(pglite, true);
+  }
+
+  override async end(): Promise<void> {
+    try {
+      await super.end();
+    } finally {
+      this.lock.release();
+    }
+  }
+}
+
 /** Explicit options beat the environment: connectionString, then dataDir, then DATABASE_URL. */
 function postgresUrl(options: GetCheckpointerOptions): string | undefined {
   if (options.connectionString) return options.connectionString;
   if (options.dataDir !== undefined) return undefined;
   return process.env.DATABASE_URL || undefined;
-}
-
-function validateConnectionString(url: string): void {
-  if (/^postgres(ql)?:\/\//i.test(url)) {
-    try {
-      new URL(url);
-      return;
-    } catch (cause) {
-      throw new CheckpointerError(
-        "INVALID_CONFIG",
-        `The connection string ${maskConnectionString(url)} is not a valid URL.`,
-        { cause },
-      );
-    }
-  }
-  if (!/=/.test(url)) {
-    throw new CheckpointerError(
-      "INVALID_CONFIG",
-      `Unrecognised connection string ${maskConnectionString(url)}: expected postgres://user@host:port/db or key=value pairs.`,
-    );
-  }
 }
 
 /** The URL with any password replaced by ***, for logs and CLI output. */

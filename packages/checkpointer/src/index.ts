@@ -2,6 +2,7 @@ export {
   type Connection,
   type Database,
   PGliteDatabase,
+  type PGliteLike,
   PgPoolDatabase,
   type Queryable,
   type QueryOptions,
@@ -21,14 +22,47 @@ export {
   maskConnectionString,
   resolveDataDir,
 } from "./factory.js";
+export { KEY_LIMITS, MAX_JSON_DEPTH } from "./input.js";
+export {
+  type DataDirLock,
+  type LockDataDirOptions,
+  type LockRecord,
+  lockDataDir,
+} from "./lock.js";
 export {
   type CheckpointerMetrics,
   createMetrics,
   type MetricsOptions,
+  type MetricsRegistry,
   readGauges,
 } from "./metrics.js";
+export {
+  type ArchiveRecord,
+  type ArchiveStatus,
+  archivedError,
+  archivedThread,
+  type ListArchivesOptions,
+  listArchives,
+  readArchiveRecords,
+  recordArchived,
+  recordRestored,
+} from "./ops/archives.js";
 export { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
+export { getSchemaStatus, pendingMigrationSql, type SchemaStatus } from "./ops/schema.js";
 export { type CheckpointStats, getCheckpointStats } from "./ops/stats.js";
+export {
+  deleteThreadRows,
+  exportThreadRows,
+  importThreadRows,
+  lockThreadForArchive,
+  type SectionDigest,
+  sectionColumns,
+  sectionTable,
+  THREAD_SECTIONS,
+  type ThreadRows,
+  type ThreadSection,
+  threadExists,
+} from "./ops/thread-rows.js";
 export {
   type ListThreadsOptions,
   listThreads,

@@ -3,17 +3,27 @@ import { CheckpointerError } from "./errors.js";
 import type { PruneResult } from "./ops/prune.js";
 import type { PostgresCheckpointer } from "./saver.js";
 
-export interface MetricsOptions {
-  /** Where to register; a fresh Registry if not given. */
-  registry?: Registry;
+/**
+ * What we need of a prom-client `Registry`, spelled out so the public types do not import the
+ * optional peer `prom-client` (an app without it must still type-check with skipLibCheck off).
+ * Any prom-client Registry fits; `createMetrics` hands back the type you passed in.
+ */
+export interface MetricsRegistry {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
+export interface MetricsOptions<R extends MetricsRegistry = MetricsRegistry> {
+  /** Where to register (a prom-client `Registry`); a fresh Registry if not given. */
+  registry?: R;
   /** Metric name prefix. @default "agentstate_" */
   prefix?: string;
   /** Gauges read the database at most this often (scrapes in between reuse the last read). @default 10000 */
   gaugeMaxAgeMs?: number;
 }
 
-export interface CheckpointerMetrics {
-  registry: Registry;
+export interface CheckpointerMetrics<R extends MetricsRegistry = MetricsRegistry> {
+  registry: R;
   /** Count a recovery outcome ("resumed", "already_running", "failed", …), with its duration. */
   recordRecovery(outcome: string, durationMs?: number): void;
   /** The Prometheus text exposition of the registry. */
@@ -51,6 +61,7 @@ export async function readGauges(saver: PostgresCheckpointer) {
     "crashed",
     "recovering",
     "dead",
+    "drained",
   ]) {
     runs[status] = Number(row?.runs?.[status] ?? 0);
   }
@@ -68,10 +79,10 @@ export async function readGauges(saver: PostgresCheckpointer) {
  * thread and storage gauges, runs by ledger status (stuck = crashed/failed/dead), recoveries
  * and prune counts.
  */
-export async function createMetrics(
+export async function createMetrics<R extends MetricsRegistry = MetricsRegistry>(
   saver: PostgresCheckpointer,
-  options: MetricsOptions = {},
-): Promise<CheckpointerMetrics> {
+  options: MetricsOptions<R> = {},
+): Promise<CheckpointerMetrics<R>> {
   let prom: typeof import("prom-client");
   try {
     prom = await import("prom-client");
@@ -83,7 +94,8 @@ export async function createMetrics(
     );
   }
   const p = options.prefix ?? "agentstate_";
-  const registry = options.registry ?? new prom.Registry();
+  // prom-client's metric constructors want its own Registry type: the caller's is one.
+  const registry = (options.registry ?? new prom.Registry()) as unknown as Registry;
   const maxAge = options.gaugeMaxAgeMs ?? 10_000;
   let cached: { at: number; value: Promise<Awaited<ReturnType<typeof readGauges>>> } | undefined;
   const gauges = () => {
@@ -172,7 +184,7 @@ export async function createMetrics(
     pruned.inc({ kind: "blobs" }, r.blobsDeleted);
   });
   return {
-    registry,
+    registry: registry as unknown as R,
     recordRecovery(outcome, durationMs) {
       recoveries.inc({ outcome });
       if (durationMs !== undefined) recoverySeconds.observe(durationMs / 1000);

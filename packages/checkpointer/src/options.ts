@@ -67,18 +67,3 @@ export interface OperationEvent {
 }
 
 export type OperationListener = (event: OperationEvent) => void;
-
-/** Text key columns cannot hold NUL; say so instead of failing inside the driver. */
-export function checkTextKey(name: string, value: unknown, allowEmpty = false): string {
-  if (value === undefined || value === null || (!allowEmpty && value === "")) {
-    throw new CheckpointerError("INVALID_ARGUMENT", `Missing ${name} in config.configurable.`);
-  }
-  const text = String(value);
-  if (text.includes("\u0000")) {
-    throw new CheckpointerError(
-      "INVALID_ARGUMENT",
-      `${name} must not contain NUL (\\u0000) characters.`,
-    );
-  }
-  return text;
-}

@@ -60,7 +60,7 @@ export async function toTuple(serde: SerializerProtocol, g: Group): Promise<Chec
   await Promise.all(
     g.blobs.map(async (r) => {
       if (r.b === "empty" || r.blob === null) return;
-      channelValues[r.a as string] = await serde.loadsTyped(r.b as string, r.blob);
+      channelValues[r.a as string] = await serde.loadsTyped(r.b as string, plainBytes(r.blob));
     }),
   );
   // (task_path, task_id, idx) in code-point order: the order live execution applies them in.
@@ -72,7 +72,7 @@ export async function toTuple(serde: SerializerProtocol, g: Group): Promise<Chec
         [
           r.a as string,
           r.b as string,
-          await serde.loadsTyped(r.c ?? "json", r.blob ?? ""),
+          await serde.loadsTyped(r.c ?? "json", r.blob ? plainBytes(r.blob) : ""),
         ] as CheckpointPendingWrite,
     ),
   );
@@ -93,6 +93,16 @@ export async function toTuple(serde: SerializerProtocol, g: Group): Promise<Chec
     parentConfig: parentId ? config(parentId) : undefined,
     pendingWrites,
   };
+}
+
+/**
+ * node-postgres hands bytea over as a Buffer; a value stored as raw bytes (type "bytes") comes
+ * back as the plain Uint8Array it was, as from MemorySaver and PGlite. No copy.
+ */
+export function plainBytes(blob: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(blob)
+    ? new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength)
+    : blob;
 }
 
 /**

@@ -13,10 +13,12 @@ import {
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
-import { WriteCoalescer, type WriteJob } from "./batch.js";
+import { checkpointKey, WriteCoalescer, type WriteJob, writeKey } from "./batch.js";
 import { type Connection, type Database, type QueryOptions, toDatabase } from "./db.js";
 import { CheckpointerError, wrapDbError } from "./errors.js";
+import { checkDepth, checkJsonText, checkKey, invalid } from "./input.js";
 import { toJsonbText } from "./nul.js";
+import { archivedError, archivedThread } from "./ops/archives.js";
 import { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
 import { type CheckpointStats, getCheckpointStats } from "./ops/stats.js";
 import {
@@ -27,7 +29,6 @@ import {
   type ThreadPage,
 } from "./ops/threads.js";
 import {
-  checkTextKey,
   type OperationEvent,
   type OperationListener,
   type PostgresCheckpointerOptions,
@@ -35,7 +36,8 @@ import {
   resolveOptions,
   type WriteLease,
 } from "./options.js";
-import { groupRows, migratePendingSends, type ReadRow, toTuple } from "./rows.js";
+import { CallOrder } from "./order.js";
+import { groupRows, migratePendingSends, plainBytes, type ReadRow, toTuple } from "./rows.js";
 import { type Tables, tablesFor } from "./sql/identifiers.js";
 import { type ListCursor, listPlan } from "./sql/list.js";
 import { runMigrations } from "./sql/migrate.js";
@@ -48,15 +50,13 @@ import {
   putWritesSql,
   readSql,
 } from "./sql/statements.js";
+import { nextChannelVersion } from "./versions.js";
 
 /** Parameters a job adds to a combined statement (see batchSql). */
 function jobParams(job: WriteJob): number {
   if (job.kind === "put") return BATCH_PARAMS.checkpoint + job.blobs.length * BATCH_PARAMS.blob;
   return (job.special.length + job.regular.length) * BATCH_PARAMS.write;
 }
-
-/** Reads ask for binary results: blobs arrive as bytes instead of hex text to decode. */
-const BINARY: QueryOptions = { binary: true };
 
 /** Parameters at most per statement; Postgres' wire limit is 65535. */
 const MAX_PARAMS = 60_000;
@@ -75,6 +75,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   private setupDone?: Promise<void>;
   private readonly coalescer?: WriteCoalescer;
   private readonly writesInProgress = new Set<Promise<unknown>>();
+  private readonly order = new CallOrder();
 
   constructor(
     connection: Connection,
@@ -112,35 +113,37 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     }
   }
 
-  /** Several threads' jobs as one statement. */
+  /**
+   * Several jobs as one statement, in arrival order. Rows that upsert (checkpoints, special writes)
+   * are merged by key, the last job winning, since Postgres refuses to update one row twice in a
+   * statement; inserts-if-absent (blobs, regular writes) keep every row, so the first one stays.
+   */
   private async runJobs(jobs: WriteJob[]): Promise<void> {
     const blobs: unknown[] = [];
-    const checkpoints: unknown[] = [];
-    const special: unknown[] = [];
+    const checkpoints = new Map<string, unknown[]>();
+    const special = new Map<string, unknown[]>();
     const regular: unknown[] = [];
-    const counts = { blobs: 0, checkpoints: 0, special: 0, regular: 0 };
+    let blobCount = 0;
+    let regularCount = 0;
     for (const job of jobs) {
       const [thread, ns] = job.head;
       if (job.kind === "put") {
-        checkpoints.push(...job.head);
-        counts.checkpoints += 1;
+        checkpoints.set(checkpointKey(job.head), job.head);
         for (const b of job.blobs) blobs.push(thread, ns, ...b);
-        counts.blobs += job.blobs.length;
+        blobCount += job.blobs.length;
       } else {
-        for (const w of job.special) special.push(...job.head, ...w);
+        for (const w of job.special) special.set(writeKey(job.head, w), [...job.head, ...w]);
         for (const w of job.regular) regular.push(...job.head, ...w);
-        counts.special += job.special.length;
-        counts.regular += job.regular.length;
+        regularCount += job.regular.length;
       }
     }
-    const sql = batchSql(
-      this.tables,
-      counts.blobs,
-      counts.checkpoints,
-      counts.special,
-      counts.regular,
-    );
-    await this.run("writeBatch()", sql, [...blobs, ...checkpoints, ...special, ...regular]);
+    const sql = batchSql(this.tables, blobCount, checkpoints.size, special.size, regularCount);
+    await this.run("writeBatch()", sql, [
+      ...blobs,
+      ...[...checkpoints.values()].flat(),
+      ...[...special.values()].flat(),
+      ...regular,
+    ]);
   }
 
   /** A checkpointer on its own pool (ended by end()). Call setup() before first use. */
@@ -179,17 +182,31 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     };
   }
 
-  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+  getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    return this.inOrder(config, this.getTupleNow(config));
+  }
+
+  private async getTupleNow(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable ?? {};
     if (thread_id === undefined || thread_id === null) return undefined;
-    const params: unknown[] = [String(thread_id), checkpoint_ns];
+    const params: unknown[] = [
+      checkKey("getTuple", "thread_id", thread_id),
+      checkKey("getTuple", "checkpoint_ns", checkpoint_ns ?? "", true),
+    ];
     let cp = `SELECT ${CP_COLUMNS} FROM ${this.tables.checkpoints} WHERE thread_id = $1 AND checkpoint_ns = $2`;
     if (checkpoint_id) {
-      params.push(checkpoint_id);
+      params.push(checkKey("getTuple", "checkpoint_id", checkpoint_id));
       cp += " AND checkpoint_id = $3";
     } else cp += " ORDER BY checkpoint_id DESC LIMIT 1";
     const { tuples } = await this.readPage("getTuple()", cp, "checkpoint_id DESC", params);
-    return (await tuples.next()).value ?? undefined;
+    const tuple = (await tuples.next()).value;
+    if (tuple) return tuple;
+    // Not found: one primary-key probe tells an archived thread (ARCHIVED) from a new one.
+    const archived = await archivedThread(this, params[0] as string).catch((error) => {
+      throw wrapDbError(error, "getTuple()");
+    });
+    if (archived) throw archivedError(archived);
+    return undefined;
   }
 
   async *list(
@@ -216,7 +233,10 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     metadata: CheckpointMetadata,
     newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
-    return this.tracked(this.putNow(config, checkpoint, metadata, newVersions));
+    return this.inOrder(
+      config,
+      this.tracked(this.putNow(config, checkpoint, metadata, newVersions)),
+    );
   }
 
   putWrites(
@@ -225,7 +245,20 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     taskId: string,
     taskPath = "",
   ): Promise<void> {
-    return this.tracked(this.putWritesNow(config, writes, taskId, taskPath));
+    return this.inOrder(config, this.tracked(this.putWritesNow(config, writes, taskId, taskPath)));
+  }
+
+  /** Delivers a call's result after the thread's earlier calls' (see CallOrder). */
+  private inOrder<T>(config: RunnableConfig, work: Promise<T>): Promise<T> {
+    const thread = config?.configurable?.thread_id;
+    return thread === undefined || thread === null
+      ? work
+      : this.order.deliver(String(thread), work);
+  }
+
+  /** Integers unique across the thread's branches, so forks read their own values (versions.ts). */
+  override getNextVersion(current: number | undefined): number {
+    return nextChannelVersion(current);
   }
 
   /** Remembers a write until it settles, so end() never cuts one off. */
@@ -243,45 +276,40 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
     if (config.configurable === undefined) {
-      throw new CheckpointerError("INVALID_ARGUMENT", 'put(): missing "configurable" in config.');
+      throw invalid("put", 'missing "configurable" in config.');
     }
-    const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable;
-    const threadId = checkTextKey("thread_id", thread_id);
-    checkTextKey("checkpoint_ns", checkpoint_ns, true);
+    const c = config.configurable;
+    const threadId = checkKey("put", "thread_id", c.thread_id);
+    const ns = checkKey("put", "checkpoint_ns", c.checkpoint_ns ?? "", true);
+    const id = checkKey("put", "checkpoint_id", checkpoint.id);
+    const parentId = c.checkpoint_id ? checkKey("put", "checkpoint_id", c.checkpoint_id) : null;
     const { channel_values, ...stored } = checkpoint;
+    const storedText = JSON.stringify(stored);
+    checkJsonText("put", "checkpoint", storedText);
     const [blobs, metadataText] = await Promise.all([
       this.dumpBlobs(channel_values, newVersions),
-      this.serde
-        .dumpsTyped(metadata)
-        .then(([, bytes]) => toJsonbText(new TextDecoder().decode(bytes))),
+      this.dumpMetadata(metadata),
     ]);
     const lease = this.leases.get(threadId);
-    const head: unknown[] = [
-      threadId,
-      checkpoint_ns,
-      checkpoint.id,
-      checkpoint_id ?? null,
-      toJsonbText(JSON.stringify(stored)),
-      metadataText,
-    ];
+    const head: unknown[] = [threadId, ns, id, parentId, toJsonbText(storedText), metadataText];
     const done = {
-      configurable: { thread_id: threadId, checkpoint_ns, checkpoint_id: checkpoint.id },
+      configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id },
     };
     if (!lease && this.coalescer && head.length + blobs.length * 6 <= MAX_PARAMS) {
-      await this.coalescer.submit({ kind: "put", head, blobs });
+      await this.coalescer.submit({ kind: "put", head, blobs }).catch(asOperation("put()"));
       return done;
     }
     const params = [...head];
     if (lease) params.push(lease.fence, lease.leaseSeconds);
     for (const b of blobs) params.push(...b);
     if (params.length > MAX_PARAMS) {
-      throw new CheckpointerError(
-        "INVALID_ARGUMENT",
-        `put(): ${blobs.length} channels in one checkpoint is more than one statement can carry.`,
+      throw invalid(
+        "put",
+        `${blobs.length} channels in one checkpoint is more than one statement can carry.`,
       );
     }
     const rows = await this.run("put()", putSql(this.tables, blobs.length, !!lease), params);
-    if (lease) this.assertFence(rows, threadId, lease);
+    if (lease) this.assertFence(rows, threadId, lease, "put");
     return done;
   }
 
@@ -293,28 +321,36 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   ): Promise<void> {
     if (writes.length === 0) return;
     const c = config.configurable ?? {};
-    const threadId = checkTextKey("thread_id", c.thread_id);
-    const ns = checkTextKey("checkpoint_ns", c.checkpoint_ns ?? "", true);
-    const checkpointId = checkTextKey("checkpoint_id", c.checkpoint_id);
-    checkTextKey("task_id", taskId);
-    const special: unknown[][] = [];
-    const regular: unknown[][] = [];
-    await Promise.all(
+    const threadId = checkKey("putWrites", "thread_id", c.thread_id);
+    const ns = checkKey("putWrites", "checkpoint_ns", c.checkpoint_ns ?? "", true);
+    const checkpointId = checkKey("putWrites", "checkpoint_id", c.checkpoint_id);
+    const task = checkKey("putWrites", "task_id", taskId);
+    const path = checkKey("putWrites", "task_path", taskPath, true);
+    const rows = await Promise.all(
       writes.map(async ([channel, value], idx) => {
-        checkTextKey("channel", channel);
+        const name = checkKey("putWrites", "channel", channel);
         const [type, bytes] = await this.serde.dumpsTyped(value);
-        const specialIdx = WRITES_IDX_MAP[channel];
-        const row = [channel, specialIdx ?? idx, type, bytes];
-        (specialIdx === undefined ? regular : special).push(row);
+        return [name, WRITES_IDX_MAP[name] ?? idx, type, bytes] as unknown[];
       }),
     );
+    // A special channel maps every write to one idx (a node that called interrupt() twice sends
+    // two __resume__ writes): keep the last, as MemorySaver and the official saver do.
+    const bySpecialIdx = new Map<number, unknown[]>();
+    const regular: unknown[][] = [];
+    for (const row of rows) {
+      if (WRITES_IDX_MAP[row[0] as string] === undefined) regular.push(row);
+      else bySpecialIdx.set(row[1] as number, row);
+    }
+    const special = [...bySpecialIdx.values()];
     const lease = this.leases.get(threadId);
-    const head: unknown[] = [threadId, ns, checkpointId, taskId, taskPath];
+    const head: unknown[] = [threadId, ns, checkpointId, task, path];
     if (lease) head.push(lease.fence, lease.leaseSeconds);
     const rowsPerStatement = Math.floor((MAX_PARAMS - head.length) / 4);
     const count = special.length + regular.length;
     if (!lease && this.coalescer && count * BATCH_PARAMS.write <= MAX_PARAMS) {
-      await this.coalescer.submit({ kind: "writes", head, special, regular });
+      await this.coalescer
+        .submit({ kind: "writes", head, special, regular })
+        .catch(asOperation("putWrites()"));
       return;
     }
     if (count <= rowsPerStatement) {
@@ -328,33 +364,53 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
       return;
     }
     // Only a task with tens of thousands of writes gets here: chunks, still all-or-nothing.
-    await this.db.transaction(async (tx) => {
-      for (const [list, isSpecial] of [
-        [special, true],
-        [regular, false],
-      ] as const) {
-        for (let i = 0; i < list.length; i += rowsPerStatement) {
-          const chunk = list.slice(i, i + rowsPerStatement);
-          const sql = putWritesSql(
-            this.tables,
-            isSpecial ? chunk.length : 0,
-            isSpecial ? 0 : chunk.length,
-            !!lease,
-          );
-          const { rows } = await tx.query<{ ok: number }>(sql, [...head, ...chunk.flat()]);
-          if (lease) this.assertFence(rows, threadId, lease);
+    await this.writeChunks(head, special, regular, rowsPerStatement, threadId, lease);
+  }
+
+  /** Chunks of one task's writes in one transaction. */
+  private async writeChunks(
+    head: unknown[],
+    special: unknown[][],
+    regular: unknown[][],
+    rowsPerStatement: number,
+    threadId: string,
+    lease: WriteLease | undefined,
+  ): Promise<void> {
+    try {
+      await this.db.transaction(async (tx) => {
+        for (const [list, isSpecial] of [
+          [special, true],
+          [regular, false],
+        ] as const) {
+          for (let i = 0; i < list.length; i += rowsPerStatement) {
+            const chunk = list.slice(i, i + rowsPerStatement);
+            const sql = putWritesSql(
+              this.tables,
+              isSpecial ? chunk.length : 0,
+              isSpecial ? 0 : chunk.length,
+              !!lease,
+            );
+            const { rows } = await tx.query<{ ok: number }>(sql, [...head, ...chunk.flat()]);
+            if (lease) this.assertFence(rows, threadId, lease);
+          }
         }
-      }
-    });
+      });
+    } catch (error) {
+      throw wrapDbError(error, "putWrites()");
+    }
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    await deleteThread(this, threadId);
+    await deleteThread(this, checkKey("deleteThread", "thread_id", threadId));
   }
 
   /** Copies every checkpoint, blob and write of a thread to a new thread id; returns checkpoints copied. */
-  copyThread(sourceThreadId: string, targetThreadId: string): Promise<number> {
-    return copyThread(this, sourceThreadId, targetThreadId);
+  async copyThread(sourceThreadId: string, targetThreadId: string): Promise<number> {
+    return copyThread(
+      this,
+      checkKey("copyThread", "thread_id", sourceThreadId),
+      checkKey("copyThread", "thread_id", targetThreadId),
+    );
   }
 
   /** Totals, time range and on-disk bytes per table. */
@@ -369,7 +425,8 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
 
   /** Retention: keep the newest N checkpoints per thread and/or drop threads idle since a date. */
   async prune(options: PruneOptions): Promise<PruneResult> {
-    const result = await prune(this, options);
+    for (const id of options.threadIds ?? []) checkKey("prune", "thread_id", id);
+    const result = await prune(this, options).catch(asOperation("prune()"));
     for (const listener of this.pruneListeners) listener(result);
     return result;
   }
@@ -382,7 +439,14 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     };
   }
 
-  override async getDeltaChannelHistory(options: {
+  override getDeltaChannelHistory(options: {
+    config: RunnableConfig;
+    channels: string[];
+  }): Promise<Record<string, DeltaChannelHistory>> {
+    return this.inOrder(options.config, this.deltaChannelHistoryNow(options));
+  }
+
+  private async deltaChannelHistoryNow(options: {
     config: RunnableConfig;
     channels: string[];
   }): Promise<Record<string, DeltaChannelHistory>> {
@@ -392,6 +456,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     const result: Record<string, DeltaChannelHistory> = {};
     for (const ch of channels) result[ch] = { writes: [] };
     if (thread_id === undefined || thread_id === null) return result;
+    const op = "getDeltaChannelHistory";
     const rows = await this.run<{
       kind: number;
       channel: string;
@@ -399,15 +464,15 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
       type: string;
       blob: Uint8Array;
     }>("getDeltaChannelHistory()", deltaHistorySql(this.tables), [
-      String(thread_id),
-      checkpoint_ns,
-      checkpoint_id ?? null,
-      channels,
+      checkKey(op, "thread_id", thread_id),
+      checkKey(op, "checkpoint_ns", checkpoint_ns ?? "", true),
+      checkpoint_id ? checkKey(op, "checkpoint_id", checkpoint_id) : null,
+      channels.map((ch) => checkKey(op, "channel", ch)),
     ]);
     for (const row of rows) {
       const entry = result[row.channel];
       if (!entry) continue;
-      const value = await this.serde.loadsTyped(row.type ?? "json", row.blob);
+      const value = await this.serde.loadsTyped(row.type ?? "json", plainBytes(row.blob));
       if (row.kind === 0) entry.writes.push([row.task_id, row.channel, value]);
       else entry.seed = value;
     }
@@ -463,7 +528,10 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
    * live at once.
    */
   private async readPage(what: string, cpSql: string, order: string, params: unknown[]) {
-    const rows = await this.run<ReadRow>(what, readSql(this.tables, cpSql, order), params, BINARY);
+    // Text results, not binary: node-postgres decodes every field of a binary result as UTF-8
+    // before parsing it, which mangles negative integers (special writes' idx), integers ≥ 128
+    // and raw-bytes blobs. bytea arrives as hex and pg's parser turns it into a Buffer.
+    const rows = await this.run<ReadRow>(what, readSql(this.tables, cpSql, order), params);
     const groups = groupRows(rows).sort((a, b) => a.head.idx - b.head.idx);
     const saver = this;
     async function* tuples(): AsyncGenerator<CheckpointTuple> {
@@ -471,17 +539,19 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
         const group = groups[i] as (typeof groups)[number];
         groups[i] = undefined as never; // let the page's rows go as soon as they are decoded
         const tuple = await toTuple(saver.serde, group);
-        if (tuple.checkpoint.v < 4 && tuple.parentConfig) await saver.upgradeLegacySends(tuple);
+        if (tuple.checkpoint.v < 4 && tuple.parentConfig) {
+          await saver.upgradeLegacySends(tuple, what);
+        }
         yield tuple;
       }
     }
     return { tuples: tuples(), count: groups.length, last: groups.at(-1)?.head };
   }
 
-  private async upgradeLegacySends(tuple: CheckpointTuple): Promise<void> {
+  private async upgradeLegacySends(tuple: CheckpointTuple, what: string): Promise<void> {
     const p = tuple.parentConfig?.configurable ?? {};
     const sends = await this.run<{ type: string; blob: Uint8Array }>(
-      "getTuple()",
+      what,
       `SELECT type, blob FROM ${this.tables.writes}
        WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 AND channel = $4
        ORDER BY task_path COLLATE "C", task_id COLLATE "C", idx`,
@@ -494,20 +564,61 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   private async dumpBlobs(values: Record<string, unknown>, versions: ChannelVersions) {
     return Promise.all(
       Object.entries(versions).map(async ([channel, version]) => {
-        checkTextKey("channel", channel);
-        if (!(channel in values)) return [channel, String(version), "empty", null];
+        checkKey("put", "channel", channel);
+        const v = checkKey("put", "version", version);
+        if (!(channel in values)) return [channel, v, "empty", null];
         const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
-        return [channel, String(version), type, bytes];
+        return [channel, v, type, bytes];
       }),
     );
   }
 
-  private assertFence(rows: Array<{ ok?: number }>, threadId: string, lease: WriteLease): void {
+  /** Metadata as JSONB text; what Postgres or a later read would choke on is rejected here. */
+  private async dumpMetadata(metadata: CheckpointMetadata): Promise<string> {
+    // The serializer would silently store a placeholder string for very deep metadata.
+    checkDepth("put", "metadata", metadata);
+    let text: string;
+    try {
+      text = new TextDecoder().decode((await this.serde.dumpsTyped(metadata))[1]);
+    } catch (cause) {
+      throw invalid("put", `metadata cannot be serialized (${(cause as Error).message}).`, cause);
+    }
+    checkJsonText("put", "metadata", text);
+    return toJsonbText(text);
+  }
+
+  private assertFence(
+    rows: Array<{ ok?: number }>,
+    threadId: string,
+    lease: WriteLease,
+    operation = "putWrites",
+  ): void {
     if (rows[0]?.ok) return;
     throw new CheckpointerError(
       "FENCED",
       `Write to thread "${threadId}" rejected: this worker's lease (fence ${lease.fence}) was taken over by another worker. ` +
         "Stop this run; the thread's new owner continues it.",
+      { operation },
     );
   }
+}
+
+/**
+ * A database error raised under an inner statement's name (a combined "writeBatch", prune's
+ * "listThreads") reaches the caller under the method it called, re-derived from the driver error.
+ */
+function asOperation(what: string) {
+  const operation = what.replace(/\(\)$/, "");
+  return (error: unknown): never => {
+    if (
+      error instanceof CheckpointerError &&
+      error.operation !== undefined &&
+      error.operation !== operation &&
+      error.cause !== undefined &&
+      !(error.cause instanceof CheckpointerError)
+    ) {
+      throw wrapDbError(error.cause, what);
+    }
+    throw error;
+  };
 }

@@ -1,8 +1,14 @@
+// Totals for `agentstate stats` and the gauges: hot (in Postgres) and archived (cold tier).
 import type { PostgresCheckpointer } from "../saver.js";
 
 export interface CheckpointStats {
   totalCheckpoints: number;
+  /** Threads with checkpoints in Postgres (hot). */
   uniqueThreads: number;
+  /** Threads moved to the cold tier and not restored (see `archive` in @agentstate/recovery). */
+  archivedThreads: number;
+  /** Size of their archive files (compressed). */
+  archivedBytes: number;
   oldestCheckpointAt: Date | null;
   newestCheckpointAt: Date | null;
   /** Estimated from the planner's statistics: exact counts would scan these tables. */
@@ -31,7 +37,9 @@ export async function getCheckpointStats(saver: PostgresCheckpointer): Promise<C
       (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass($2))::float8 AS writes,
       pg_total_relation_size(to_regclass($3))::float8 AS cp_bytes,
       pg_total_relation_size(to_regclass($1))::float8 AS blob_bytes,
-      pg_total_relation_size(to_regclass($2))::float8 AS write_bytes`,
+      pg_total_relation_size(to_regclass($2))::float8 AS write_bytes,
+      (SELECT count(*) FROM ${t.archives} WHERE status = 'archived')::float8 AS archived,
+      (SELECT coalesce(sum(bytes), 0) FROM ${t.archives} WHERE status = 'archived')::float8 AS archived_bytes`,
     [t.blobs, t.writes, t.checkpoints],
   );
   const n = (k: string) => Number(row?.[k] ?? 0);
@@ -39,6 +47,8 @@ export async function getCheckpointStats(saver: PostgresCheckpointer): Promise<C
   return {
     totalCheckpoints: n("total"),
     uniqueThreads: n("threads"),
+    archivedThreads: n("archived"),
+    archivedBytes: n("archived_bytes"),
     oldestCheckpointAt: d("oldest"),
     newestCheckpointAt: d("newest"),
     approximateBlobs: n("blobs"),

@@ -1,7 +1,10 @@
 import { CheckpointerError } from "../errors.js";
 import type { PostgresCheckpointer } from "../saver.js";
 
-/** Deletes a thread's checkpoints, blobs, writes, run ledger row and receipts in one statement. */
+/**
+ * Deletes a thread's checkpoints, blobs, writes, run ledger row, receipts and archive-index row
+ * in one statement (an archive file in the cold tier is left where it is).
+ */
 export async function deleteThread(saver: PostgresCheckpointer, threadId: string): Promise<void> {
   const t = saver.tables;
   await saver.run(
@@ -9,7 +12,8 @@ export async function deleteThread(saver: PostgresCheckpointer, threadId: string
     `WITH b AS (DELETE FROM ${t.blobs} WHERE thread_id = $1),
       w AS (DELETE FROM ${t.writes} WHERE thread_id = $1),
       r AS (DELETE FROM ${t.runs} WHERE thread_id = $1),
-      e AS (DELETE FROM ${t.receipts} WHERE thread_id = $1)
+      e AS (DELETE FROM ${t.receipts} WHERE thread_id = $1),
+      a AS (DELETE FROM ${t.archives} WHERE thread_id = $1)
     DELETE FROM ${t.checkpoints} WHERE thread_id = $1`,
     [threadId],
   );

@@ -23,6 +23,19 @@ export function quoteIdentifier(name: string, what = "schema name"): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A schema name for the tables: a valid identifier, and not one Postgres reserves. */
+export function quoteSchemaName(name: string): string {
+  const quoted = quoteIdentifier(name);
+  // CREATE SCHEMA refuses pg_* (SQLSTATE 42939); pg_temp is per connection, so a pool would scatter a thread.
+  if (name.startsWith("pg_")) {
+    throw new CheckpointerError(
+      "INVALID_SCHEMA_NAME",
+      `The schema name "${name}" starts with "pg_", which Postgres reserves for system schemas (pg_temp is also private to one connection). Pick another name.`,
+    );
+  }
+  return quoted;
+}
+
 /** Fully qualified table names, in the official savers' `"schema".table` layout. */
 export interface Tables {
   schema: string;
@@ -32,10 +45,11 @@ export interface Tables {
   writes: string;
   runs: string;
   receipts: string;
+  archives: string;
 }
 
 export function tablesFor(schema: string): Tables {
-  const s = quoteIdentifier(schema);
+  const s = quoteSchemaName(schema);
   return {
     schema: s,
     migrations: `${s}.checkpoint_migrations`,
@@ -44,5 +58,6 @@ export function tablesFor(schema: string): Tables {
     writes: `${s}.checkpoint_writes`,
     runs: `${s}.agentstate_runs`,
     receipts: `${s}.agentstate_receipts`,
+    archives: `${s}.agentstate_archives`,
   };
 }

@@ -1,5 +1,6 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { CheckpointListOptions } from "@langchain/langgraph-checkpoint";
+import { checkKey, toJsonText } from "../input.js";
 import { toJsonbText } from "../nul.js";
 import type { Tables } from "./identifiers.js";
 import { CP_COLUMNS } from "./statements.js";
@@ -26,14 +27,14 @@ export function listPlan(t: Tables, config: RunnableConfig, options: CheckpointL
   };
   const threadFixed = c.thread_id !== undefined && c.thread_id !== null && c.thread_id !== "";
   const nsFixed = c.checkpoint_ns !== undefined && c.checkpoint_ns !== null;
-  if (threadFixed) add("thread_id = ?", String(c.thread_id));
-  if (nsFixed) add("checkpoint_ns = ?", c.checkpoint_ns);
-  if (c.checkpoint_id) add("checkpoint_id = ?", c.checkpoint_id);
+  if (threadFixed) add("thread_id = ?", checkKey("list", "thread_id", c.thread_id));
+  if (nsFixed) add("checkpoint_ns = ?", checkKey("list", "checkpoint_ns", c.checkpoint_ns, true));
+  if (c.checkpoint_id) add("checkpoint_id = ?", checkKey("list", "checkpoint_id", c.checkpoint_id));
   if (filter && Object.keys(filter).length > 0) {
-    add("metadata @> ?::jsonb", toJsonbText(JSON.stringify(filter)));
+    add("metadata @> ?::jsonb", toJsonbText(toJsonText("list", "filter", filter)));
   }
   if (before?.configurable?.checkpoint_id !== undefined) {
-    add("checkpoint_id < ?", before.configurable.checkpoint_id);
+    add("checkpoint_id < ?", checkKey("list", "checkpoint_id", before.configurable.checkpoint_id));
   }
   const singleChain = threadFixed && nsFixed;
   const order = singleChain

@@ -54,7 +54,8 @@ export async function runMigrations(
       if (rows.length === 0) {
         throw new CheckpointerError(
           "NOT_SET_UP",
-          `Schema "${options.schema}" does not exist and createSchema is false. Create it (CREATE SCHEMA) or allow createSchema.`,
+          `setup(): schema "${options.schema}" does not exist and createSchema is false. Create it (CREATE SCHEMA) or allow createSchema.`,
+          { operation: "setup" },
         );
       }
     }

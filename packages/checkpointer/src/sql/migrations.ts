@@ -120,5 +120,29 @@ function raw(t: Tables): (string | string[])[] {
       `CREATE INDEX IF NOT EXISTS agentstate_runs_settled_idx ON ${t.runs} (thread_id)
         INCLUDE (updated_at, graph_id) WHERE status IN ('completed','waiting')`,
     ],
+    // v15 (ours, for @agentstate/recovery's archive/restore): what was moved to the cold tier
+    // and where. getTuple probes it by primary key, only when a thread has no checkpoint.
+    `CREATE TABLE IF NOT EXISTS ${t.archives} (
+      thread_id TEXT PRIMARY KEY,
+      status TEXT NOT NULL DEFAULT 'archived' CHECK (status IN ('archived','restored')),
+      location TEXT NOT NULL,
+      object_key TEXT NOT NULL,
+      bytes BIGINT NOT NULL,
+      sha256 TEXT NOT NULL,
+      format_version INTEGER NOT NULL,
+      counts JSONB NOT NULL DEFAULT '{}',
+      archived_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      restored_at TIMESTAMPTZ
+    )`,
+    // v16 (ours, for @agentstate/recovery's graceful drain): a run stopped by a deploy at a
+    // superstep boundary is `drained` (resumable at once, not a crash). Widens the status CHECK;
+    // the due index of v14 stays as it is, drained rows get their own small partial index.
+    [
+      `ALTER TABLE ${t.runs} DROP CONSTRAINT IF EXISTS agentstate_runs_status_check`,
+      `ALTER TABLE ${t.runs} ADD CONSTRAINT agentstate_runs_status_check CHECK (status IN
+        ('running','completed','waiting','failed','crashed','recovering','dead','drained'))`,
+      `CREATE INDEX IF NOT EXISTS agentstate_runs_drained_idx ON ${t.runs} (lease_until)
+        INCLUDE (thread_id, graph_id) WHERE status = 'drained'`,
+    ],
   ];
 }

@@ -1,0 +1,63 @@
+// Read-only view of a schema against this package's migrations (never creates anything), and
+// the pending SQL for DBAs who apply migrations by hand.
+import type { PostgresCheckpointer } from "../saver.js";
+import { migrations } from "../sql/migrations.js";
+
+export interface SchemaStatus {
+  /** The schema name, unquoted. */
+  schema: string;
+  /** The schema exists in the database. */
+  exists: boolean;
+  /** Highest applied migration (-1: no migrations table). */
+  version: number;
+  /** Highest migration this package knows. */
+  latest: number;
+  /** Versions still to apply, in order. */
+  pending: number[];
+}
+
+/** Where the saver's schema stands. Two catalog reads; creates no schema, table or row. */
+export async function getSchemaStatus(saver: PostgresCheckpointer): Promise<SchemaStatus> {
+  const t = saver.tables;
+  const schema = saver.options.schema;
+  const [row] = await saver.run<{ exists: boolean; has_table: boolean }>(
+    "schemaStatus()",
+    `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists,
+       to_regclass($2) IS NOT NULL AS has_table`,
+    [schema, t.migrations],
+  );
+  let version = -1;
+  if (row?.has_table) {
+    const [v] = await saver.run<{ v: number | null }>(
+      "schemaStatus()",
+      `SELECT max(v)::int AS v FROM ${t.migrations}`,
+    );
+    version = v?.v ?? -1;
+  }
+  const latest = migrations(t).length - 1;
+  const pending: number[] = [];
+  for (let v = version + 1; v <= latest; v += 1) pending.push(v);
+  return { schema, exists: Boolean(row?.exists), version, latest, pending };
+}
+
+/**
+ * The SQL that `setup()` would run from version `from` on: one transaction under the same
+ * advisory lock, each migration followed by its version row. For DBAs who apply it by hand.
+ */
+export function pendingMigrationSql(saver: PostgresCheckpointer, from: number): string {
+  const t = saver.tables;
+  const all = migrations(t);
+  if (from > all.length - 1) return "";
+  const lines = [
+    "BEGIN;",
+    `SELECT pg_advisory_xact_lock(hashtext('agentstate.migrate'), hashtext('${saver.options.schema.replace(/'/g, "''")}'));`,
+    `CREATE SCHEMA IF NOT EXISTS ${t.schema};`,
+  ];
+  for (let v = Math.max(0, from); v < all.length; v += 1) {
+    lines.push(`-- v${v}`);
+    for (const statement of all[v] ?? []) lines.push(`${statement.trim()};`);
+    lines.push(`INSERT INTO ${t.migrations} (v) VALUES (${v}) ON CONFLICT (v) DO NOTHING;`);
+  }
+  lines.push("COMMIT;");
+  return `${lines.join("\n")}\n`;
+}
