@@ -1,5 +1,5 @@
 /**
- * Runs every bench in order: checkpointer, then backends and recovery when those files exist.
+ * Runs every bench in order: checkpointer, then backends, recovery and start-up when those files exist.
  *
  *   node --conditions=agentstate-source --import tsx scripts/bench.ts   (or: pnpm bench)
  *
@@ -12,7 +12,13 @@ import { runIfEntryPoint } from "./lib/main.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-const BENCHES = ["bench-checkpointer.ts", "bench-backends.ts", "bench-recovery.ts"];
+const BENCHES = [
+  "bench-checkpointer.ts",
+  "bench-backends.ts",
+  "bench-recovery.ts",
+  "bench-deploy.ts",
+  "bench-startup.ts",
+];
 
 interface BenchModule {
   main?: () => Promise<void>;

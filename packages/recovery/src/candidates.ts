@@ -1,7 +1,7 @@
 import type { PostgresCheckpointer, Tables } from "@agentstate/checkpointer";
 
 /** Statuses the partial due index covers; keep this list identical to the index predicate. */
-const ACTIVE = "('running','recovering','crashed','failed')";
+export const ACTIVE = "('running','recovering','crashed','failed')";
 
 /** A thread worth classifying, from the index-backed candidate queries. */
 export interface Candidate {
@@ -25,19 +25,26 @@ export interface CandidateQuery {
 
 /**
  * The two candidate queries, exported so benchmarks can EXPLAIN exactly what runs.
- * Ledger candidates come from the partial index on lease_until (active statuses only, so
- * completed threads cost nothing). Untracked candidates — no ledger row, or a completed/waiting
+ * Ledger candidates come from the partial indexes on lease_until (drained rows, then active
+ * statuses; completed threads cost nothing). Untracked candidates — no ledger row, or a completed/waiting
  * row older than the thread's last checkpoint — come from the (thread_id, created_at) index.
  * Params: tracked ($1 older-than s, $2 limit, $3 include deferred, $4 excluded ids);
  * untracked ($1 older-than s, $2 grace s, $3 limit, $4 excluded ids).
  */
 export function candidateSql(t: Tables): { tracked: string; untracked: string } {
   return {
-    tracked: `SELECT thread_id, graph_id FROM ${t.runs}
-     WHERE status IN ${ACTIVE} AND lease_until < now() - make_interval(secs => $1::float8)
-       AND ($3::boolean OR next_attempt_at IS NULL OR next_attempt_at <= now())
-       AND thread_id <> ALL ($4::text[])
-     ORDER BY lease_until LIMIT $2`,
+    // Drained threads first (a deploy handing work over), from their own partial index.
+    tracked: `(SELECT thread_id, graph_id FROM ${t.runs}
+       WHERE status = 'drained' AND lease_until < now() - make_interval(secs => $1::float8)
+         AND thread_id <> ALL ($4::text[])
+       ORDER BY lease_until LIMIT $2)
+     UNION ALL
+     (SELECT thread_id, graph_id FROM ${t.runs}
+       WHERE status IN ${ACTIVE} AND lease_until < now() - make_interval(secs => $1::float8)
+         AND ($3::boolean OR next_attempt_at IS NULL OR next_attempt_at <= now())
+         AND thread_id <> ALL ($4::text[])
+       ORDER BY lease_until LIMIT $2)
+     LIMIT $2`,
     // Two anti/semi-joins rather than one outer join, so each side is an index-only scan:
     // the primary key for "no row at all", agentstate_runs_settled_idx for stale settled rows.
     untracked: `WITH a AS MATERIALIZED (

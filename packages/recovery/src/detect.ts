@@ -25,7 +25,15 @@ import {
 } from "./toolcalls.js";
 import { idempotencyChecker } from "./tools.js";
 
-export type ThreadState = "running" | "waiting" | "completed" | "failed" | "crashed" | "dead";
+export type ThreadState =
+  | "running"
+  | "waiting"
+  | "completed"
+  | "failed"
+  | "crashed"
+  | "dead"
+  /** Stopped by a drain (a deploy) at a superstep boundary: recoverable at once, not stuck. */
+  | "drained";
 
 /** What checkStuckState() reports about a thread. */
 export interface StuckState {
@@ -215,6 +223,14 @@ function classify(
     return is("waiting", `waiting on interrupt() in ${interrupted.map((t) => t.name).join(", ")}`);
   }
   if (snapshot.tasks.length === 0) return is("completed", "no pending work");
+  if (run?.status === "drained" && run.headCheckpointId === head) {
+    // Stopped between steps: the calls its next step makes never started (none is in flight).
+    return {
+      ...is("drained", (run.details.reason as string | undefined) ?? "drained", true),
+      pendingToolCalls: [],
+      scheduledToolCalls: [...analysis.scheduled, ...analysis.pending],
+    };
+  }
   if (run?.status === "waiting" && run.headCheckpointId === head) {
     return is("waiting", (run.details.reason as string | undefined) ?? "stopped at a breakpoint");
   }
@@ -254,7 +270,8 @@ function classify(
   // like a thread with no row, only the checkpoint's age can tell a live run from a dead one.
   const untracked =
     !run ||
-    ((run.status === "completed" || run.status === "waiting") && run.headCheckpointId !== head);
+    ((run.status === "completed" || run.status === "waiting" || run.status === "drained") &&
+      run.headCheckpointId !== head);
   const idle = Math.round(facts.idleSeconds ?? 0);
   const what = run ? "ledger row settled before the last checkpoint" : "no ledger row";
   let why: string;
@@ -286,7 +303,7 @@ export function reviewReason(
   if (o.inFlightTools !== "review" || o.force) return null;
   const unsafe = analysis.pending.filter((c) => !c.idempotent);
   if (unsafe.length === 0) return null;
-  return `needs review: tool call(s) ${unsafe.map((c) => `${c.name} (${c.id})`).join(", ")} were in flight and are not idempotent; mark the tool idempotent, wrap it with withReceipt, or recover with inFlightTools "error" or "rerun"`;
+  return `needs review: tool call(s) ${unsafe.map((c) => `${c.name} (${c.id})`).join(", ")} were in flight and are not idempotent; mark the tool idempotent (CLI: --idempotent <tool>), wrap it with withReceipt, or recover with inFlightTools "error" or "rerun" (CLI: --tool-policy error|rerun, or --force)`;
 }
 
 /**

@@ -1,15 +1,20 @@
+// runDurably / streamDurably and the leased stream every durable run and every resume goes
+// through: claim, lease (kept alive by progress), drain at a superstep boundary, outcome.
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { StateSnapshot } from "@langchain/langgraph";
+import { isGraphDrained, type RunControl } from "@langchain/langgraph";
+import { type DrainOptions, drainOnSignals, drainSettings } from "./drain.js";
 import { errorCode, isFenced, RecoveryError } from "./errors.js";
 import { type GraphHandle, type RecoverableGraph, resolveGraph, threadConfig } from "./graph.js";
-import { claimForRun, finishRun, type RunOutcome, readRun, renewLease } from "./ledger.js";
+import { LeaseKeeper, type LeaseLoss } from "./lease.js";
+import { claimForRun, finishRun, readRun } from "./ledger.js";
+import { drainRun } from "./ledger-drain.js";
 import {
-  backoffMs,
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
 import { resumeRecord } from "./resume.js";
+import { explainFenced, headOf, settle } from "./settle.js";
 
 /** A stream/invoke config: LangGraph's RunnableConfig plus its stream options. */
 export type DurableConfig = RunnableConfig & {
@@ -18,11 +23,21 @@ export type DurableConfig = RunnableConfig & {
   [option: string]: unknown;
 };
 
+/**
+ * The final state of a graph: what its `invoke` resolves to — the state values of a compiled
+ * `StateGraph`, the agent state of `createAgent()` / `createDeepAgent()`; `unknown` when the graph
+ * does not say.
+ */
+export type GraphState<G> = G extends { invoke(...args: any[]): Promise<infer S> } ? S : unknown;
+
 /** How a leased stream ended, reported to whoever drives it (recovery uses it for its result). */
 export interface LeasedRunResult {
-  outcome: "completed" | "waiting" | "failed" | "lease_lost" | "cancelled";
+  outcome: "completed" | "waiting" | "failed" | "lease_lost" | "cancelled" | "drained";
   error?: unknown;
 }
+
+/** Options of runDurably / streamDurably: recovery options plus graceful drain. */
+export interface DurableRunOptions extends RecoveryOptions, DrainOptions {}
 
 function requireThreadId(config: DurableConfig | undefined): string {
   const id = config?.configurable?.thread_id;
@@ -41,15 +56,16 @@ function requireThreadId(config: DurableConfig | undefined): string {
  * Writes after the lease was taken over are rejected (FENCED), so a paused worker that wakes up
  * cannot fork the thread. Uses `durability: "sync"` unless the config says otherwise.
  */
-export async function streamDurably(
+export async function streamDurably<Chunk = unknown>(
   graph: RecoverableGraph,
   input: unknown,
   config: DurableConfig,
-  options: RecoveryOptions = {},
-): Promise<AsyncGenerator<unknown>> {
+  options: DurableRunOptions = {},
+): Promise<AsyncGenerator<Chunk>> {
   const handle = resolveGraph(graph);
   const o = resolveRecoveryOptions(options);
   const threadId = requireThreadId(config);
+  const { control, timeoutMs, drainOn } = drainSettings(options, config.control);
   const resume = await resumeRecord(
     config,
     input,
@@ -66,26 +82,45 @@ export async function streamDurably(
         "Wait for that run to finish; if its worker died, the lease expires and the thread can be recovered.",
     );
   }
-  return leasedStream(handle, threadId, claim.fence, 0, input, config, o);
+  let keeper: LeaseKeeper | undefined;
+  const release = drainOnSignals(drainOn, control, timeoutMs, () => keeper?.stopRenewing());
+  try {
+    return (await leasedStream(handle, threadId, claim.fence, 0, input, { ...config, control }, o, {
+      onKeeper: (k) => (keeper = k),
+      onEnd: release,
+    })) as AsyncGenerator<Chunk>;
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
-/** Like `graph.invoke` under a lease: runs to the end and returns the final state values. */
-export async function runDurably(
-  graph: RecoverableGraph,
+/**
+ * Like `graph.invoke` under a lease: runs to the end and returns the final state values, typed
+ * as the graph's `invoke` result (`GraphState<G>`).
+ */
+export async function runDurably<G extends RecoverableGraph, State = GraphState<G>>(
+  graph: G,
   input: unknown,
   config: DurableConfig,
-  options: RecoveryOptions = {},
-): Promise<unknown> {
-  const stream = await streamDurably(graph, input, { ...config, streamMode: "values" }, options);
-  let last: unknown;
+  options: DurableRunOptions = {},
+): Promise<State> {
+  const stream = await streamDurably<State>(
+    graph,
+    input,
+    { ...config, streamMode: "values" },
+    options,
+  );
+  let last: State | undefined;
   for await (const chunk of stream) last = chunk;
-  return last;
+  return last as State;
 }
 
 /**
  * The stream of a run whose lease this process already holds (`fence`). `before` runs under the
  * lease ahead of the graph (recovery uses it to answer in-flight tool calls). `onEnd` hears how
- * it ended after the ledger was updated.
+ * it ended after the ledger was updated. A drain (`config.control`) ends it at a superstep
+ * boundary with RecoveryError DRAINED and the ledger row `drained`.
  */
 export async function leasedStream(
   handle: GraphHandle,
@@ -95,50 +130,50 @@ export async function leasedStream(
   input: unknown,
   config: DurableConfig,
   o: ResolvedRecoveryOptions,
-  hooks: { before?: () => Promise<void>; onEnd?: (r: LeasedRunResult) => void } = {},
+  hooks: {
+    before?: () => Promise<void>;
+    onEnd?: (r: LeasedRunResult) => void;
+    onKeeper?: (keeper: LeaseKeeper) => void;
+  } = {},
 ): Promise<AsyncGenerator<unknown>> {
   const { saver } = handle;
   const detach = saver.attachLease(threadId, { fence, leaseSeconds: o.leaseSeconds });
   const controller = new AbortController();
   let lost = false;
-  let beating = false;
-  const timer = setInterval(async () => {
-    if (beating) return;
-    beating = true;
-    try {
-      if (!(await renewLease(saver, threadId, fence, o.leaseSeconds))) {
-        lost = true;
-        controller.abort(
-          new RecoveryError(
-            "LEASE_LOST",
-            `Lease on thread "${threadId}" was taken over (fence ${fence}); this run stops so the new owner can continue.`,
-          ),
-        );
-      }
-    } catch {
-      // Database unreachable: the run's own next write fails, or the lease expires and the
-      // thread is recovered by someone else; fencing keeps both cases safe.
-    } finally {
-      beating = false;
-    }
-  }, o.heartbeatMs);
-  timer.unref?.();
+  const keeper = new LeaseKeeper(saver, threadId, fence, o, (why: LeaseLoss) => {
+    lost = true;
+    controller.abort(
+      new RecoveryError(
+        "LEASE_LOST",
+        why === "stalled"
+          ? `Thread "${threadId}" made no progress for ${o.stallSeconds}s (no step finished, no heartbeat()), so its lease lapsed and another worker took it over (fence ${fence}); this run stops.`
+          : `Lease on thread "${threadId}" was taken over (fence ${fence}); this run stops so the new owner can continue.`,
+      ),
+    );
+  }).start();
+  hooks.onKeeper?.(keeper);
   const signal = config.signal
     ? AbortSignal.any([config.signal as AbortSignal, controller.signal])
     : controller.signal;
 
   const finish = async (result: LeasedRunResult): Promise<LeasedRunResult> => {
-    clearInterval(timer);
+    keeper.stop();
     detach();
     if (lost || isFenced(result.error)) {
       result = { outcome: "lease_lost", error: result.error };
     } else {
       try {
-        const outcome = await settle(handle, threadId, result, attempts, o);
-        if (result.outcome === "completed" && outcome.status === "waiting") {
-          result = { outcome: "waiting" };
+        if (result.outcome === "drained") {
+          const reason = `drained (${(config.control as RunControl | undefined)?.drainReason ?? "requested"}) by ${o.owner}; any worker resumes it at once`;
+          const snapshot = await handle.pregel.getState(threadConfig(threadId));
+          await drainRun(saver, threadId, fence, headOf(snapshot), reason);
+        } else {
+          const outcome = await settle(handle, threadId, result, attempts, o);
+          if (result.outcome === "completed" && outcome.status === "waiting") {
+            result = { outcome: "waiting" };
+          }
+          await finishRun(saver, threadId, fence, outcome);
         }
-        await finishRun(saver, threadId, fence, outcome);
       } catch {
         // Could not record (database down): the lease lapses and the sweep reclassifies it.
       }
@@ -156,22 +191,45 @@ export async function leasedStream(
       signal,
     });
   } catch (error) {
-    await finish({ outcome: "failed", error });
-    throw await explainFenced(handle, threadId, translate(error, lost));
+    // A drain requested before the run started surfaces here (the stream starts eagerly).
+    const [result, thrown] = ending(error);
+    await finish(result);
+    throw await thrown;
   }
   return (async function* () {
     let result: LeasedRunResult = { outcome: "cancelled" };
     try {
-      for await (const chunk of stream) yield chunk;
+      for await (const chunk of stream) {
+        keeper.touch();
+        yield chunk;
+      }
       result = { outcome: "completed" };
     } catch (error) {
-      const cancelled = config.signal && (config.signal as AbortSignal).aborted && !lost;
-      result = { outcome: cancelled ? "cancelled" : "failed", error };
-      throw await explainFenced(handle, threadId, translate(error, lost));
+      const [ended, thrown] = ending(error);
+      result = ended;
+      throw await thrown;
     } finally {
       await finish(result);
     }
   })();
+
+  /** How a run that threw ended, and what its caller gets: DRAINED, LEASE_LOST, FENCED or the error. */
+  function ending(error: unknown): [LeasedRunResult, Promise<unknown>] {
+    if (isGraphDrained(error) && !lost) {
+      const why = (error as { reason?: string }).reason ?? "shutdown";
+      const drained = new RecoveryError(
+        "DRAINED",
+        `The run on thread "${threadId}" stopped at a superstep boundary because a drain was requested (${why}). Its progress is saved; any worker (agentstate worker, RecoveryService.start) resumes it at once.`,
+        { cause: error },
+      );
+      return [{ outcome: "drained", error }, Promise.resolve(drained)];
+    }
+    const cancelled = config.signal && (config.signal as AbortSignal).aborted && !lost;
+    return [
+      { outcome: cancelled ? "cancelled" : "failed", error },
+      explainFenced(handle, threadId, translate(error, lost)),
+    ];
+  }
 }
 
 /** A run aborted because its lease was lost surfaces as LEASE_LOST, not as an AbortError. */
@@ -184,67 +242,4 @@ function translate(error: unknown, lost: boolean): unknown {
     );
   }
   return error;
-}
-
-/**
- * A FENCED write says a new owner continues the thread. When instead the thread was declared
- * dead while this run was paused (it died before its first checkpoint and its input could not be
- * stored), say so: nobody continues it, and the caller must start it again.
- */
-async function explainFenced(
-  handle: GraphHandle,
-  threadId: string,
-  error: unknown,
-): Promise<unknown> {
-  if (!isFenced(error)) return error;
-  const run = await readRun(handle.saver, threadId).catch(() => undefined);
-  if (run?.status !== "dead") return error;
-  const why = (run.details.reason as string | undefined) ?? run.lastError ?? "marked dead";
-  return new RecoveryError(
-    "FENCED",
-    `Thread "${threadId}" was declared dead while this run was paused (${why}). Nobody continues it; this run's writes are refused. Start the run again (or re-drive it with agentstate recover --force ${threadId}).`,
-    { cause: error },
-  );
-}
-
-/** What the ledger should say after a run ended this way. */
-async function settle(
-  handle: GraphHandle,
-  threadId: string,
-  result: LeasedRunResult,
-  attempts: number,
-  o: ResolvedRecoveryOptions,
-): Promise<RunOutcome> {
-  if (result.outcome === "failed") {
-    const kind = o.classifyError(result.error);
-    const message = result.error instanceof Error ? result.error.message : String(result.error);
-    const snapshot = await handle.pregel.getState(threadConfig(threadId)).catch(() => undefined);
-    return {
-      status: "failed",
-      headCheckpointId: headOf(snapshot),
-      error: message.slice(0, 2000),
-      errorKind: kind,
-      retryInSeconds: kind === "transient" ? backoffMs(o, attempts + 1) / 1000 : null,
-    };
-  }
-  const snapshot = await handle.pregel.getState(threadConfig(threadId));
-  const head = headOf(snapshot);
-  const interrupted = snapshot.tasks.filter((t) => (t.interrupts?.length ?? 0) > 0);
-  if (interrupted.length > 0) {
-    return {
-      status: "waiting",
-      headCheckpointId: head,
-      reason: `waiting on interrupt() in ${interrupted.map((t) => t.name).join(", ")}`,
-    };
-  }
-  if (snapshot.tasks.length === 0) return { status: "completed", headCheckpointId: head };
-  const reason =
-    result.outcome === "cancelled"
-      ? "stopped by the caller before finishing; run it again to continue"
-      : `stopped at a breakpoint before ${snapshot.next.join(", ")}`;
-  return { status: "waiting", headCheckpointId: head, reason };
-}
-
-function headOf(snapshot: StateSnapshot | undefined): string | null {
-  return (snapshot?.config?.configurable?.checkpoint_id as string | undefined) ?? null;
 }

@@ -1,22 +1,85 @@
-export { getCheckpointStats } from "@agentstate/checkpointer";
+export { getCheckpointStats, listArchives } from "@agentstate/checkpointer";
+export {
+  type ArchiveOptions,
+  type ArchiveOutcome,
+  type ArchiveProgress,
+  type ArchiveResult,
+  type ArchiveThreadResult,
+  archive,
+} from "./archive/archive.js";
+export {
+  ARCHIVE_FORMAT,
+  ARCHIVE_FORMAT_VERSION,
+  type ArchiveHeader,
+  type ArchiveSection,
+  decodeArchive,
+} from "./archive/format.js";
+export {
+  type ArchiveStore,
+  type ArchiveStoreOptions,
+  archiveKey,
+  openArchiveStore,
+  parseLocation,
+} from "./archive/location.js";
+export {
+  type RestoreOptions,
+  type RestoreOutcome,
+  type RestoreResult,
+  type RestoreThreadResult,
+  restore,
+  restoreThread,
+} from "./archive/restore.js";
+export { ARCHIVE_STATES, type ArchiveState } from "./archive/select.js";
 export { defaultErrorKind, type ErrorKind } from "./classify.js";
 export {
   checkStuckState,
   type StuckState,
   type ThreadState,
 } from "./detect.js";
+export type { DrainOptions } from "./drain.js";
 export {
   type DurableConfig,
+  type DurableRunOptions,
+  type GraphState,
   runDurably,
   streamDurably,
 } from "./durable.js";
-export { errorCode, isFenced, RecoveryError, type RecoveryErrorCode } from "./errors.js";
+export {
+  errorCode,
+  isDrained,
+  isFenced,
+  RecoveryError,
+  type RecoveryErrorCode,
+} from "./errors.js";
 export type { PregelLike, RecoverableGraph } from "./graph.js";
+export {
+  type ErrorView,
+  type InFlightStep,
+  type InspectOptions,
+  type InspectSource,
+  type InterruptView,
+  inspect,
+  type LedgerStory,
+  type ThreadInspection,
+  type TimelineStep,
+  type ToolCallView,
+  type WriteView,
+} from "./inspect.js";
+export {
+  type ChannelDiff,
+  type CheckpointDiff,
+  diffCheckpoints,
+  type HistoryEntry,
+  history,
+  type ThreadHistory,
+} from "./inspect-history.js";
+export { type HeartbeatConfig, heartbeat } from "./lease.js";
 export { type RunRecord, type RunStatus, readRun } from "./ledger.js";
 export { jsonLogger, type RecoveryLogEvent, type RecoveryLogger } from "./log.js";
 export {
   createErrorRecoveryMiddleware,
   type ErrorRecoveryMiddlewareOptions,
+  type RecoveryMiddleware,
   type WithRecoveryOptions,
   withRecovery,
 } from "./middleware.js";
@@ -30,6 +93,7 @@ export {
 export { outcomeUnknownMessage } from "./patch.js";
 export {
   patchOrphanedToolCalls,
+  type RecoverHooks,
   type RecoverOptions,
   type RecoverResult,
   type RecoverStatus,
@@ -58,4 +122,12 @@ export {
   runOnceInTransaction,
   withReceipt,
 } from "./tools.js";
+export { type Dashboard, type DashboardOptions, startDashboard } from "./ui/server.js";
 export { parseDuration } from "./util.js";
+export type {
+  RecoveryWorker,
+  WorkerEvent,
+  WorkerOptions,
+  WorkerStats,
+  WorkerStopResult,
+} from "./worker.js";

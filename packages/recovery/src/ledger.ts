@@ -10,7 +10,9 @@ export type RunStatus =
   | "failed"
   | "crashed"
   | "recovering"
-  | "dead";
+  | "dead"
+  /** Stopped at a superstep boundary by a drain (a deploy): resumable at once, not a crash. */
+  | "drained";
 
 /** One ledger row, plus what the database clock says about it (no client clock is trusted). */
 export interface RunRecord {
@@ -156,7 +158,9 @@ export async function claimForRecovery(
   o: ResolvedRecoveryOptions,
 ): Promise<{ fence: number; attempts: number } | undefined> {
   const t = saver.tables;
-  const attemptsExpr = `CASE WHEN r.details->>'attempt_head' IS DISTINCT FROM $4 THEN 1 ELSE r.attempts + 1 END`;
+  // A drained run stopped on purpose: resuming it is not another attempt.
+  const attemptsExpr = `CASE WHEN r.status = 'drained' THEN r.attempts
+    WHEN r.details->>'attempt_head' IS DISTINCT FROM $4 THEN 1 ELSE r.attempts + 1 END`;
   const rows = await saver.run<{ fence: string; attempts: number }>(
     "claimForRecovery()",
     `WITH head AS (
@@ -356,4 +360,38 @@ export async function markDead(
     [threadId, reason],
   );
   return rows.length > 0;
+}
+
+/** Leases right now: live ones (count, earliest expiry, seconds to it) and expired active rows. */
+export interface LeaseSummary {
+  live: number;
+  earliestExpiry: Date | null;
+  secondsToEarliestExpiry: number | null;
+  /** running/recovering/crashed/failed/drained rows whose lease has expired: the sweep's candidates. */
+  expired: number;
+}
+
+export async function leaseSummary(saver: PostgresCheckpointer): Promise<LeaseSummary> {
+  const [row] = await saver.run<{
+    live: number;
+    earliest: string | null;
+    secs: number | null;
+    expired: number;
+  }>(
+    "leaseSummary()",
+    `SELECT count(*) FILTER (WHERE status IN ('running', 'recovering') AND lease_until > now())::int AS live,
+       min(lease_until) FILTER (WHERE status IN ('running', 'recovering') AND lease_until > now()) AS earliest,
+       extract(epoch FROM min(lease_until) FILTER (
+         WHERE status IN ('running', 'recovering') AND lease_until > now()) - now())::float8 AS secs,
+       count(*) FILTER (WHERE status IN ('running', 'recovering', 'crashed', 'failed', 'drained')
+         AND lease_until <= now())::int AS expired
+     FROM ${saver.tables.runs}`,
+  );
+  return {
+    live: Number(row?.live ?? 0),
+    earliestExpiry: date(row?.earliest),
+    secondsToEarliestExpiry:
+      row?.secs === null || row?.secs === undefined ? null : Math.ceil(Number(row.secs)),
+    expired: Number(row?.expired ?? 0),
+  };
 }

@@ -1,5 +1,4 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { AgentMiddleware } from "langchain";
 import type { ErrorKind } from "./classify.js";
 import { defaultErrorKind } from "./classify.js";
 import { type DurableConfig, streamDurably } from "./durable.js";
@@ -84,6 +83,15 @@ export function withRecovery<T extends Streamable>(agent: T, options: WithRecove
   });
 }
 
+/**
+ * A langchain `AgentMiddleware`, typed by what it must have so this package's public types do not
+ * import the optional peer `langchain` (an app without it must type-check with skipLibCheck off).
+ * `createAgent({ middleware })` accepts it as is.
+ */
+export interface RecoveryMiddleware {
+  readonly name: string;
+}
+
 /** Options of createErrorRecoveryMiddleware(). */
 export interface ErrorRecoveryMiddlewareOptions {
   /** Retries inside the model node. @default 2 */
@@ -106,7 +114,7 @@ export interface ErrorRecoveryMiddlewareOptions {
  */
 export async function createErrorRecoveryMiddleware(
   options: ErrorRecoveryMiddlewareOptions = {},
-): Promise<AgentMiddleware[]> {
+): Promise<RecoveryMiddleware[]> {
   const { modelRetryMiddleware, toolRetryMiddleware } = await import("langchain");
   const retryOn = options.retryOn ?? ((e: Error) => defaultErrorKind(e) === "transient");
   const common = {

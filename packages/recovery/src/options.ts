@@ -27,6 +27,14 @@ export interface RecoveryOptions {
    */
   heartbeatMs?: number;
   /**
+   * Seconds a run may go without progress (a step finishing, or `heartbeat()` from tool code)
+   * before its lease stops being renewed. A hung tool then loses its thread `leaseSeconds` later
+   * and a worker recovers it; a long tool that calls `heartbeat(config)` keeps it. Default after
+   * Trigger.dev, which declares a run stalled after 5 minutes without a heartbeat.
+   * @default 300
+   */
+  stallSeconds?: number;
+  /**
    * Name of this worker in the ledger (`owner`).
    * @default "<hostname>:<pid>:<random>"
    */
@@ -105,6 +113,7 @@ export function resolveRecoveryOptions(options: RecoveryOptions = {}): ResolvedR
     logger: options.logger ?? (() => {}),
     leaseSeconds,
     heartbeatMs: positive("heartbeatMs", options.heartbeatMs ?? (leaseSeconds * 1000) / 3),
+    stallSeconds: positive("stallSeconds", options.stallSeconds ?? 300),
     owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
     graphId: options.graphId,
     graceSeconds: options.graceSeconds ?? 300,

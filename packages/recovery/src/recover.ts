@@ -1,3 +1,4 @@
+import type { RunControl } from "@langchain/langgraph";
 import { type Inspection, inspectThread, type StuckState } from "./detect.js";
 import { type LeasedRunResult, leasedStream } from "./durable.js";
 import { type GraphHandle, type RecoverableGraph, resolveGraph } from "./graph.js";
@@ -51,11 +52,18 @@ export interface RecoverResult {
   durationMs: number;
 }
 
-/** Extra knobs for one recovery (on top of RecoveryOptions). */
-export interface RecoverOptions extends RecoveryOptions {
+/** Per-call hooks of one recovery (not stored, not part of the resolved options). */
+export interface RecoverHooks {
   /** Sees every chunk the resumed run streams (stream mode "updates"). */
   onChunk?: (chunk: unknown) => void;
+  /** Drains the resumed run at its next superstep boundary when `requestDrain()` is called. */
+  control?: RunControl;
+  /** Hears that this call won the claim, before the resumed run starts. */
+  onClaimed?: (claim: { threadId: string; fence: number; attempts: number }) => void;
 }
+
+/** Extra knobs for one recovery (on top of RecoveryOptions). */
+export interface RecoverOptions extends RecoveryOptions, RecoverHooks {}
 
 /**
  * Resumes a stuck thread from its latest checkpoint, exactly once among any number of workers:
@@ -70,7 +78,7 @@ export async function recoverStuckSession(
   const handle = resolveGraph(graph);
   const o = resolveRecoveryOptions(options);
   const inspection = await inspectThread(handle, threadId, o);
-  return recoverInspected(handle, inspection, o, options.onChunk);
+  return recoverInspected(handle, inspection, o, options);
 }
 
 /** Acts on a classification already made (the sweep classifies first, then calls this), and logs it. */
@@ -78,10 +86,10 @@ export async function recoverInspected(
   handle: GraphHandle,
   inspection: Inspection,
   o: ResolvedRecoveryOptions,
-  onChunk?: (chunk: unknown) => void,
+  hooks: RecoverHooks = {},
 ): Promise<RecoverResult> {
   const started = performance.now();
-  const decided = await decide(handle, inspection, o, onChunk);
+  const decided = await decide(handle, inspection, o, hooks);
   const result = { ...decided, durationMs: Math.round(performance.now() - started) };
   o.logger(recoveryEvent(result));
   return result;
@@ -91,7 +99,7 @@ async function decide(
   handle: GraphHandle,
   inspection: Inspection,
   o: ResolvedRecoveryOptions,
-  onChunk?: (chunk: unknown) => void,
+  hooks: RecoverHooks,
 ): Promise<Omit<RecoverResult, "durationMs">> {
   const { report, snapshot, analysis, facts } = inspection;
   const { threadId, headCheckpointId: head } = report;
@@ -168,8 +176,13 @@ async function decide(
       : "its head checkpoint moved or its backoff started meanwhile; the next sweep looks again";
     return result(now?.leaseLive ? "already_running" : "not_stuck", reason);
   }
+  hooks.onClaimed?.({ threadId, fence: claim.fence, attempts: claim.attempts });
   const policy = o.inFlightTools === "review" ? "error" : o.inFlightTools; // review reached here only with force
-  const unsafe = analysis.tasks.filter((t) => t.calls.some((c) => !c.idempotent));
+  // A drained run stopped between steps: its pending tool calls never started, nothing to answer.
+  const unsafe =
+    report.state === "drained"
+      ? []
+      : analysis.tasks.filter((t) => t.calls.some((c) => !c.idempotent));
   let answered = 0;
   let patched = 0;
   let ended: LeasedRunResult = { outcome: "failed" };
@@ -196,16 +209,21 @@ async function decide(
       claim.fence,
       claim.attempts,
       input,
-      { ...resumeConfig(threadId, run?.details), streamMode: "updates" },
+      {
+        ...resumeConfig(threadId, run?.details),
+        streamMode: "updates",
+        ...(hooks.control ? { control: hooks.control } : {}),
+      },
       o,
       { before, onEnd: (r) => (ended = r) },
     );
-    for await (const chunk of stream) onChunk?.(chunk);
+    for await (const chunk of stream) hooks.onChunk?.(chunk);
   } catch (error) {
-    ended = { outcome: ended.outcome === "lease_lost" ? "lease_lost" : "failed", error };
+    const kept = ended.outcome === "lease_lost" || ended.outcome === "drained";
+    ended = { outcome: kept ? ended.outcome : "failed", error };
   }
   const error =
-    ended.error === undefined
+    ended.error === undefined || ended.outcome === "drained"
       ? undefined
       : ended.error instanceof Error
         ? ended.error.message

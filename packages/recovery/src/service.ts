@@ -7,8 +7,9 @@ import {
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
-import { type RecoverResult, recoverInspected } from "./recover.js";
+import { type RecoverHooks, type RecoverResult, recoverInspected } from "./recover.js";
 import { parseDuration, pool } from "./util.js";
+import { RecoveryWorker, type WorkerOptions, type WorkerStopResult } from "./worker.js";
 
 /** Options of a RecoveryService (recovery options plus sweep knobs). */
 export interface RecoveryServiceOptions extends RecoveryOptions {
@@ -75,7 +76,8 @@ export interface SweepResult {
 /** What a recovery would do with a thread in this state (for --dry-run). */
 export function dryRunResult(r: StuckState): DryRunResult {
   let status: DryRunResult["status"] = "would_resume";
-  if (!r.isStuck || (r.state === "dead" && !r.canRecover)) status = "skip";
+  if ((!r.isStuck && r.state !== "drained") || (r.state === "dead" && !r.canRecover))
+    status = "skip";
   else if (!r.canRecover) status = "would_mark_dead";
   else if (r.retryAt) status = "deferred";
   return { threadId: r.threadId, status, reason: r.reason, before: r };
@@ -88,12 +90,11 @@ export function dryRunResult(r: StuckState): DryRunResult {
 export class RecoveryService {
   readonly graphs: GraphSet;
   readonly options: ResolvedRecoveryOptions;
-  private readonly concurrency: number;
+  readonly concurrency: number;
   private readonly batchSize: number;
   private readonly maxThreads: number;
-  private readonly includeUntracked: boolean;
-  private timer?: NodeJS.Timeout;
-  private sweeping?: Promise<SweepResult>;
+  readonly includeUntracked: boolean;
+  private worker?: RecoveryWorker;
 
   constructor(
     graphs: RecoverableGraph | Record<string, RecoverableGraph>,
@@ -109,6 +110,10 @@ export class RecoveryService {
 
   get saver(): PostgresCheckpointer {
     return this.graphs.saver;
+  }
+
+  get graceSeconds(): number {
+    return this.options.graceSeconds;
   }
 
   private handleFor(graphId: string | null | undefined) {
@@ -151,7 +156,10 @@ export class RecoveryService {
     return row?.graph_id ?? null;
   }
 
-  /** Index-backed candidates, then exact classification through the graph; stuck ones only. */
+  /**
+   * Index-backed candidates, then exact classification through the graph: stuck threads, and
+   * drained ones (recoverable at once, not stuck: `isStuck` is false for them).
+   */
   async findStuckThreads(query: FindStuckOptions = {}): Promise<StuckState[]> {
     const limit = query.limit ?? 100;
     const candidates = await findCandidates(this.saver, {
@@ -165,7 +173,8 @@ export class RecoveryService {
     await pool(candidates, this.concurrency, async (c) => {
       if (!this.graphs.get(c.graphId)) return;
       const { inspection } = await this.inspect(c.threadId, c.graphId);
-      if (inspection.report.isStuck) stuck.push(inspection.report);
+      const r = inspection.report;
+      if (r.isStuck || r.state === "drained") stuck.push(r);
     });
     return stuck.sort((a, b) => a.threadId.localeCompare(b.threadId));
   }
@@ -251,33 +260,39 @@ export class RecoveryService {
     }
   }
 
-  /** Sweeps every `intervalMs` until stop(); one sweep at a time. For long-running workers. */
-  start(
-    intervalMs = 30_000,
-    onSweep?: (r: SweepResult) => void,
-    onError?: (e: unknown) => void,
-  ): void {
-    if (this.timer) return;
-    const tick = async () => {
-      if (this.sweeping) return;
-      this.sweeping = this.sweep();
-      try {
-        onSweep?.(await this.sweeping);
-      } catch (error) {
-        onError?.(error);
-      } finally {
-        this.sweeping = undefined;
-      }
-    };
-    this.timer = setInterval(tick, intervalMs);
-    void tick();
+  /**
+   * The worker loop used by `agentstate worker` (a long-running process or app code): resumes
+   * drained threads as soon as a drain commits (LISTEN/NOTIFY, else polling), crashed ones as
+   * soon as their lease expires, `concurrency` at a time, until `stop()`. A number is taken as
+   * `maxWaitMs`. Returns the worker (its `stats` feed health checks).
+   */
+  async start(options: WorkerOptions | number = {}): Promise<RecoveryWorker> {
+    if (this.worker) return this.worker;
+    const o = typeof options === "number" ? { maxWaitMs: options } : options;
+    this.worker = new RecoveryWorker(this, o);
+    await this.worker.start();
+    return this.worker;
   }
 
-  /** Stops the timer and waits for a sweep in progress. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.sweeping?.catch(() => {});
+  /**
+   * Stops the worker loop: no new claims; its running resumes are drained at their next
+   * superstep boundary (unless `drain: false`) and awaited up to `timeoutMs` (default 25 s).
+   */
+  async stop(options: { drain?: boolean; timeoutMs?: number } = {}): Promise<WorkerStopResult> {
+    const worker = this.worker;
+    this.worker = undefined;
+    return worker ? worker.stop(options) : { drained: 0, abandoned: 0 };
+  }
+
+  /** @internal One worker candidate: classify through its graph and recover it with `hooks`. */
+  async recoverCandidate(
+    threadId: string,
+    graphId: string | null,
+    hooks: RecoverHooks,
+  ): Promise<RecoverResult | undefined> {
+    if (!this.graphs.get(graphId)) return undefined;
+    const { g, o, inspection } = await this.inspect(threadId, graphId);
+    return recoverInspected(g.handle, inspection, o, hooks);
   }
 }
 

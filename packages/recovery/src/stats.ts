@@ -32,6 +32,7 @@ export async function ledgerCounts(
     crashed: 0,
     recovering: 0,
     dead: 0,
+    drained: 0,
   } satisfies Record<RunStatus, number>;
   for (const r of rows) counts[r.status] = Number(r.n);
   return counts;

@@ -60,7 +60,7 @@ describe.skipIf(!up)("agentstate CLI against Postgres", () => {
     });
     const threads = await cli(["threads"]);
     const { at, ...page } = JSON.parse(threads.stdout);
-    expect(page).toEqual({ threads: [], nextCursor: null });
+    expect(page).toEqual({ threads: [], nextCursor: null, archivedThreads: 0 });
     expect(new Date(at).getTime()).toBeGreaterThan(Date.now() - 60_000); // one dated JSON line
     expect(threads.stdout.trim().split("\n")).toHaveLength(1);
     const doctor = await inProject(["doctor"]);
@@ -78,7 +78,8 @@ describe.skipIf(!up)("agentstate CLI against Postgres", () => {
     expect(JSON.parse(doctor.stdout).checks.at(-1)).toMatchObject({ status: "fail" });
     const recover = await cli([...bad, "recover", "--all"]);
     expect(recover.code).toBe(1);
-    expect(recover.output).toContain('has no export "nope"');
+    expect(JSON.parse(recover.stdout).error).toMatchObject({ code: "GRAPH_LOAD_FAILED" });
+    expect(JSON.parse(recover.stdout).error.message).toContain('has no export "nope"');
   });
 
   it("a permanent failure: stuck exits 2, recover --all marks it dead (exit 3), --force re-drives it", async () => {

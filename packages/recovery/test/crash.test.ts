@@ -109,7 +109,11 @@ describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
     );
     child.child.kill("SIGKILL");
     await child.exited;
-    await new Promise((r) => setTimeout(r, 1500)); // the 1 s lease lapses
+    const agent = buildAgent({ schema }, env.saver);
+    await waitFor(
+      async () => (await checkStuckState(threadId, agent)).state === "crashed",
+      "the 1 s lease to lapse",
+    );
 
     const cli = (...args: string[]) =>
       runCli(["--schema", schema, "--graph", `${FIXTURES}/agent.ts:graph`, "--json", ...args], {

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { PostgresCheckpointer } from "@agentstate/checkpointer";
 import pg from "pg";
 
@@ -9,17 +10,29 @@ export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), "fixtures");
 export const CLI = resolve(ROOT, "packages/recovery/src/cli/main.ts");
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 export function uniqueSchema(prefix: string): string {
   return `rec_${prefix}_${process.pid}_${randomBytes(3).toString("hex")}`;
 }
 
+/**
+ * Whether the Postgres server answers. With AGENTSTATE_REQUIRE_POSTGRES=1 (CI) an unreachable
+ * server throws, so the server tests fail instead of being skipped.
+ */
 export async function postgresReachable(): Promise<boolean> {
   const c = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
   try {
     await c.connect();
+    await c.query("SELECT 1");
     return true;
-  } catch {
+  } catch (error) {
+    if (process.env.AGENTSTATE_REQUIRE_POSTGRES === "1") {
+      throw new Error(
+        `AGENTSTATE_REQUIRE_POSTGRES=1 but ${DATABASE_URL} is unreachable: ${(error as Error).message}`,
+      );
+    }
+    console.warn(`[agentstate] Postgres at ${DATABASE_URL} unreachable: server tests skipped.`);
     return false;
   } finally {
     await c.end().catch(() => {});
@@ -52,11 +65,17 @@ export interface Spawned {
 }
 
 /** Runs a TypeScript file in a fresh Node process with the workspace-source condition. */
-export function spawnTs(file: string, args: string[], env: Record<string, string> = {}): Spawned {
+export function spawnTs(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+): Spawned {
+  // tsx is resolved from the workspace, so the child may run in any directory.
   const child = spawn(
     process.execPath,
-    ["--conditions=agentstate-source", "--import", "tsx", file, ...args],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    ["--conditions=agentstate-source", "--import", TSX, file, ...args],
+    { cwd, env: { ...process.env, DATABASE_URL, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
   let stdout = "";
@@ -72,8 +91,8 @@ export function spawnTs(file: string, args: string[], env: Record<string, string
 }
 
 /** Runs the real CLI from source; resolves with its exit code and output. */
-export async function runCli(args: string[], env: Record<string, string> = {}) {
-  const p = spawnTs(CLI, args, env);
+export async function runCli(args: string[], env: Record<string, string> = {}, cwd = ROOT) {
+  const p = spawnTs(CLI, args, env, cwd);
   const code = await p.exited;
   return { code, output: p.output(), stdout: p.stdout() };
 }
@@ -94,3 +113,13 @@ export async function waitFor<T>(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until no thread of `schema` holds a live lease (database clock), instead of sleeping. */
+export async function leasesLapsed(pool: pg.Pool, schema: string): Promise<void> {
+  await waitFor(async () => {
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${schema}".agentstate_runs WHERE lease_until > now()`,
+    );
+    return rows[0]?.n === 0;
+  }, "every lease to lapse");
+}

@@ -5,8 +5,8 @@ import { RecoveryService, readRun, runDurably } from "../src/index.js";
 import { type StepBehavior, stepsGraph } from "./fixtures/graphs.js";
 import {
   DATABASE_URL,
+  leasesLapsed,
   postgresReachable,
-  sleep,
   testSaver,
   uniqueSchema,
   waitFor,
@@ -78,7 +78,7 @@ describe.skipIf(!up || !canControl)("Postgres restarted in the middle of a durab
       await waitFor(serverAnswers, "Postgres to come back", 30_000, 200);
     }
     expect(b.runs).toEqual({ step1: 1, step2: 1, slow: 1 });
-    await sleep(1200); // the dead run's lease lapses (it could not record its failure)
+    await leasesLapsed(env.pool, schema);
 
     const service = new RecoveryService(graph, opts);
     const sweep = await service.sweep();

@@ -17,6 +17,7 @@ import { buildAgent, closeEffects, ensureEffectsTable } from "./fixtures/agent.j
 import { ScriptedChatModel } from "./fixtures/scripted-model.js";
 import {
   FIXTURES,
+  leasesLapsed,
   postgresReachable,
   type Spawned,
   sleep,
@@ -84,7 +85,7 @@ describe.skipIf(!up)("tool calls in flight, receipts and orphans", () => {
       kid.child.kill("SIGKILL");
       await kid.exited;
     }
-    await sleep(1200); // leases (1 s) lapse
+    await leasesLapsed(env.pool, schema);
   });
   afterAll(async () => {
     await closeEffects();

@@ -3,9 +3,9 @@ import { recoverStuckSession } from "../src/index.js";
 import { buildAgent, closeEffects, ensureEffectsTable } from "./fixtures/agent.js";
 import {
   FIXTURES,
+  leasesLapsed,
   postgresReachable,
   runCli,
-  sleep,
   spawnTs,
   testSaver,
   uniqueSchema,
@@ -53,9 +53,21 @@ describe.skipIf(!up)("many workers, one resume per thread", () => {
       120_000,
       250,
     );
+    // The sibling lookup logs "done" before LangGraph stores its writes; until they are stored a
+    // crash may run it again (it is idempotent). Kill once every thread's lookup result is stored.
+    await waitFor(
+      async () =>
+        (await count(
+          `SELECT count(DISTINCT thread_id)::int AS n FROM "${schema}".checkpoint_writes
+           WHERE channel = 'messages' AND position('result for beta' in convert_from(blob, 'UTF8')) > 0`,
+        )) === THREADS,
+      `all ${THREADS} sibling lookups to have their writes stored`,
+      120_000,
+      250,
+    );
     crasher.child.kill("SIGKILL");
     await crasher.exited;
-    await sleep(2500);
+    await leasesLapsed(env.pool, schema);
 
     const workers = Array.from({ length: WORKERS }, () =>
       runCli(
@@ -136,7 +148,7 @@ describe.skipIf(!up)("many workers, one resume per thread", () => {
       "the zombie to enter slow_write",
     );
     zombie.child.kill("SIGSTOP");
-    await sleep(1500);
+    await leasesLapsed(env.pool, schema);
     const agent = buildAgent({ schema }, env.saver);
     const r = await recoverStuckSession(threadId, agent);
     expect(r).toMatchObject({ status: "resumed", outcome: "completed" });

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { parseDuration } from "../util.js";
-import { type Context, openContext } from "./context.js";
+import type { Access, Context } from "./context.js";
 
 export const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -20,16 +20,21 @@ export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /**
  * Runs an action with a connection and closes it; the action returns the exit code. `check`
- * validates the arguments first, so a usage error never waits for a database.
+ * validates the arguments first, so a usage error never waits for a database. `access` says
+ * whether the command only reads (the default), writes, or migrates (see openContext).
  */
 export function action<A extends unknown[]>(
   fn: (ctx: Context, ...args: A) => Promise<number>,
   check?: (...args: A) => void,
+  access: Access | ((...args: A) => Access) = "read",
 ) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    check?.(...(args.slice(0, -1) as A));
-    const ctx = await openContext(cmd);
+    const own = args.slice(0, -1) as A;
+    check?.(...own);
+    // Loaded here, not at the top: `agentstate --help` must not load database or graph code.
+    const { openContext } = await import("./context.js");
+    const ctx = await openContext(cmd, typeof access === "function" ? access(...own) : access);
     try {
       process.exitCode = await fn(ctx, ...(args.slice(0, -1) as A));
     } finally {

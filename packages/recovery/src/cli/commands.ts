@@ -1,23 +1,34 @@
+import { createRequire } from "node:module";
 import { Command, Option } from "commander";
+import { registerArchiveCommands } from "./archive-commands.js";
 import { collect, duration, int } from "./args.js";
 import { registerDataCommands } from "./data-commands.js";
+import { registerInspectCommands } from "./inspect-commands.js";
 import { EXIT_CODES_HELP } from "./output.js";
 import { registerRecoveryCommands } from "./recovery-commands.js";
+import { registerWorkerCommand } from "./worker-command.js";
+
+// src/cli and dist/cli both sit two levels below the package root.
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
 export function buildProgram(): Command {
   // exitOverride before any subcommand exists, so they inherit it: main maps errors to exit codes.
   const program = new Command("agentstate")
     .exitOverride()
     .description("Find LangGraph threads that stopped mid-run and resume them exactly once.")
+    .version(version, "-V, --version", "print the version")
     .option(
       "--database-url <url>",
-      "Postgres URL (default: $DATABASE_URL, else the embedded database)",
+      "Postgres URL (default: $DATABASE_URL; else --data-dir, $AGENTSTATE_DATA_DIR or an existing ./.agentstate/pgdata)",
     )
     .option(
       "--schema <name>",
       "schema of the checkpoint tables (default: $AGENTSTATE_SCHEMA or public)",
     )
-    .option("--data-dir <dir>", "embedded database directory (default: ./.agentstate/pgdata)")
+    .option(
+      "--data-dir <dir>",
+      "embedded database directory (used by default only if ./.agentstate/pgdata exists)",
+    )
     .option("--graph <path:export>", "graph module, repeatable; id=path:export to name it", collect)
     .option("--config <file>", "langgraph.json to read graphs from (default: ./langgraph.json)")
     .option("--json", "machine-readable output on stdout")
@@ -47,5 +58,8 @@ export function buildProgram(): Command {
 
   registerDataCommands(program);
   registerRecoveryCommands(program);
+  registerInspectCommands(program);
+  registerArchiveCommands(program);
+  registerWorkerCommand(program);
   return program;
 }

@@ -1,7 +1,16 @@
-import { latestVersion } from "@agentstate/checkpointer";
-import type { Context } from "./context.js";
+import { getSchemaStatus } from "@agentstate/checkpointer";
+import type { Command } from "commander";
+import { errorCode } from "../errors.js";
+import { resolveRecoveryOptions } from "../options.js";
+import {
+  type Context,
+  type GlobalOptions,
+  globals,
+  openContext,
+  recoveryOptions,
+} from "./context.js";
 import { graphSpecs, loadGraph } from "./graphs.js";
-import { EXIT, table } from "./output.js";
+import { createOutput, EXIT, table } from "./output.js";
 
 interface Check {
   check: string;
@@ -9,19 +18,53 @@ interface Check {
   detail: string;
 }
 
-/** Checks what recovery depends on; exit 1 if anything failed. */
-export async function runDoctor(ctx: Context): Promise<number> {
+/**
+ * Checks what recovery depends on and changes nothing: exit 1 if anything failed. The table is
+ * printed even when the database cannot be reached (that is then the failed check).
+ */
+export async function runDoctor(cmd: Command): Promise<number> {
+  const opts = globals(cmd);
+  const out = createOutput(Boolean(opts.json), Boolean(opts.quiet));
   const checks: Check[] = [];
   const add = (check: string, status: Check["status"], detail: string) =>
     checks.push({ check, status, detail });
+  let ctx: Context | undefined;
+  try {
+    ctx = await openContext(cmd, "inspect");
+    await databaseChecks(ctx, add);
+  } catch (error) {
+    add(
+      checks.length === 0 ? "connection" : "database",
+      "fail",
+      `${errorCode(error) ? `[${errorCode(error)}] ` : ""}${(error as Error).message}`,
+    );
+  }
+  try {
+    await graphChecks(opts, ctx, add);
+  } finally {
+    await ctx?.close().catch(() => {});
+  }
+  const failed = checks.some((c) => c.status === "fail");
+  out.result({ ok: !failed, checks }, () =>
+    table(
+      ["CHECK", "STATUS", "DETAIL"],
+      checks.map((c) => [c.check, c.status.toUpperCase(), c.detail]),
+    ),
+  );
+  return failed ? EXIT.ERROR : EXIT.OK;
+}
+
+type Add = (check: string, status: Check["status"], detail: string) => void;
+
+async function databaseChecks(ctx: Context, add: Add): Promise<void> {
   const { saver } = ctx;
   const t = saver.tables;
-  add("connection", "ok", `${ctx.target.kind} ${ctx.target.location}`);
   const [server] = await saver.run<{ version: string; skew: number }>(
     "doctor",
     "SELECT current_setting('server_version') AS version, extract(epoch FROM now())::float8 * 1000 - $1::float8 AS skew",
     [Date.now()],
   );
+  add("connection", "ok", `${ctx.target.kind} ${ctx.target.location}`);
   add("server", "ok", `PostgreSQL ${server?.version}`);
   const skew = Math.abs(Number(server?.skew ?? 0));
   // Leases are judged on the database clock; skew only matters for humans reading timestamps.
@@ -30,16 +73,23 @@ export async function runDoctor(ctx: Context): Promise<number> {
     skew > 5000 ? "warn" : "ok",
     `${Math.round(skew)} ms between this host and the database`,
   );
-  const [mig] = await saver.run<{ v: number }>(
-    "doctor",
-    `SELECT max(v)::int AS v FROM ${t.migrations}`,
-  );
-  const want = latestVersion(t);
+  const status = await getSchemaStatus(saver);
+  if (!status.exists || status.version < 0) {
+    add(
+      "migrations",
+      "fail",
+      `no agentstate tables in schema "${status.schema}" (${status.exists ? "schema exists" : "no such schema"}): run \`agentstate setup\``,
+    );
+    return;
+  }
   add(
     "migrations",
-    (mig?.v ?? -1) >= want ? "ok" : "fail",
-    `schema at v${mig?.v}, this version needs v${want}`,
+    status.pending.length === 0 ? "ok" : "fail",
+    status.pending.length === 0
+      ? `schema "${status.schema}" at v${status.version} (current)`
+      : `schema "${status.schema}" at v${status.version}, this version needs v${status.latest}: run \`agentstate setup\` (pending v${status.pending.join(", v")})`,
   );
+  if (status.pending.length > 0) return;
   const [idx] = await saver.run<{ sweep: boolean; activity: boolean }>(
     "doctor",
     `SELECT to_regclass($1) IS NOT NULL AS sweep, to_regclass($2) IS NOT NULL AS activity`,
@@ -71,18 +121,33 @@ export async function runDoctor(ctx: Context): Promise<number> {
     runs?.dead ? "warn" : "ok",
     `${runs?.dead ?? 0}, ${runs?.review ?? 0} needing review`,
   );
+  const o = resolveRecoveryOptions(recoveryOptions(ctx.opts));
+  add(
+    "lease settings",
+    o.heartbeatMs * 2 > o.leaseSeconds * 1000 ? "warn" : "ok",
+    `lease ${o.leaseSeconds}s, heartbeat ${Math.round(o.heartbeatMs)} ms, grace ${o.graceSeconds}s, ${o.maxAttempts} attempts`,
+  );
+}
+
+async function graphChecks(opts: GlobalOptions, ctx: Context | undefined, add: Add) {
   let specs: ReturnType<typeof graphSpecs> = [];
+  let failedSpecs = false;
   try {
-    specs = graphSpecs(ctx.opts.graph, ctx.opts.config, process.cwd());
+    specs = graphSpecs(opts.graph, opts.config, process.cwd());
   } catch (error) {
+    failedSpecs = true;
     add("graphs", "fail", (error as Error).message);
   }
-  if (specs.length === 0 && !checks.some((c) => c.check === "graphs")) {
+  if (specs.length === 0 && !failedSpecs) {
     add("graphs", "warn", "none configured (--graph or langgraph.json): stuck/recover need one");
   }
   for (const spec of specs) {
+    if (!ctx) {
+      add(`graph ${spec.id}`, "warn", "not loaded: no database connection");
+      continue;
+    }
     try {
-      await loadGraph(spec, saver);
+      await loadGraph(spec, ctx.saver);
       add(
         `graph ${spec.id}`,
         "ok",
@@ -92,12 +157,4 @@ export async function runDoctor(ctx: Context): Promise<number> {
       add(`graph ${spec.id}`, "fail", (error as Error).message);
     }
   }
-  const failed = checks.some((c) => c.status === "fail");
-  ctx.out.result({ ok: !failed, checks }, () =>
-    table(
-      ["CHECK", "STATUS", "DETAIL"],
-      checks.map((c) => [c.check, c.status.toUpperCase(), c.detail]),
-    ),
-  );
-  return failed ? EXIT.ERROR : EXIT.OK;
 }

@@ -1,5 +1,3 @@
-import { maskConnectionString } from "@agentstate/checkpointer";
-
 /** Exit codes, for cron and alerting. Documented in `agentstate --help` and the README. */
 export const EXIT = {
   /** Nothing to do, or everything that was stuck was recovered. */
@@ -22,12 +20,14 @@ Exit codes:
   3   dead threads present (need a human, or: agentstate recover --force <thread>)
   64  usage error`;
 
-/** Removes passwords from anything about to be printed (URLs and key=value strings). */
+/**
+ * Removes passwords from anything about to be printed (URLs and key=value strings). The same
+ * rules as the checkpointer's maskConnectionString, kept here so `--help` loads no database code.
+ */
 export function mask(text: string): string {
-  return maskConnectionString(text).replace(
-    /(postgres(?:ql)?:\/\/[^:/@\s]*:)([^@\s]*)@/gi,
-    "$1***@",
-  );
+  return text
+    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)([^@\s]*)@/gi, "$1***@")
+    .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, "$1***");
 }
 
 export interface Output {
@@ -77,6 +77,12 @@ export function table(
       .join("  ")
       .trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+/** Label/value lines, labels padded: for a single record (no header row). */
+export function pairs(rows: Array<[string, string | number | null | undefined]>): string {
+  const width = Math.max(0, ...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v ?? ""}`.trimEnd()).join("\n");
 }
 
 export function formatDate(d: Date | null | undefined): string {

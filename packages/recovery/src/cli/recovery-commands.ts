@@ -1,19 +1,14 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
-import { findCandidates } from "../candidates.js";
 import type { StuckState } from "../detect.js";
 import type { RecoverResult } from "../recover.js";
-import {
-  type DryRunResult,
-  dryRunResult,
-  type RecoveryService,
-  type SweepError,
-} from "../service.js";
+import type { DryRunResult, RecoveryService, SweepError } from "../service.js";
 import { action, duration, int } from "./args.js";
-import { type Context, openService } from "./context.js";
+import type { Context } from "./context.js";
 import { EXIT, formatDate, table } from "./output.js";
 
 async function requireService(ctx: Context, force = false): Promise<RecoveryService> {
+  const { openService } = await import("./context.js");
   const service = await openService(ctx, { force });
   if (!service) {
     throw new InvalidArgumentError(
@@ -59,6 +54,9 @@ export function registerRecoveryCommands(program: Command): void {
     .option("--limit <n>", "candidates to classify", int("--limit"), 100)
     .action(
       action(async (ctx, threadIds: string[], o: { olderThan?: number; limit: number }) => {
+        const { openService } = await import("./context.js");
+        const { findCandidates } = await import("../candidates.js");
+        const { leaseSummary } = await import("../ledger.js");
         const service = await openService(ctx);
         if (!service) {
           // Without the graph only the ledger can speak: expired leases are candidates.
@@ -73,11 +71,13 @@ export function registerRecoveryCommands(program: Command): void {
           ctx.out.result(
             { exact: false, candidates, dead },
             () =>
-              `${candidates.length} thread(s) with an expired lease (pass --graph for exact classification)\n` +
-              table(
-                ["THREAD", "GRAPH"],
-                candidates.map((c) => [c.threadId, c.graphId]),
-              ) +
+              `${candidates.length} thread(s) with an expired lease (pass --graph for exact classification)` +
+              (candidates.length
+                ? `\n${table(
+                    ["THREAD", "GRAPH"],
+                    candidates.map((c) => [c.threadId, c.graphId]),
+                  )}`
+                : "") +
               (dead ? `\n${dead} dead thread(s)` : ""),
           );
           return dead > 0 ? EXIT.DEAD : candidates.length > 0 ? EXIT.STUCK : EXIT.OK;
@@ -89,10 +89,30 @@ export function registerRecoveryCommands(program: Command): void {
           ? states.filter((s) => s.state === "dead").length
           : await deadCount(ctx);
         const stuck = states.filter((s) => s.isStuck);
-        ctx.out.result({ exact: true, threads: states, stuck: stuck.length, dead }, () =>
-          states.length === 0
-            ? "no stuck threads"
-            : table(STUCK_HEADERS, states.map(stuckRow)) + (dead ? `\n${dead} dead thread(s)` : ""),
+        const leases = await leaseSummary(ctx.saver);
+        // Only expired leases are classified; say when more were left out than --limit allows.
+        const leftOut = threadIds.length ? 0 : Math.max(0, leases.expired - o.limit);
+        ctx.out.result(
+          {
+            exact: true,
+            threads: states,
+            stuck: stuck.length,
+            dead,
+            leases,
+            limit: o.limit,
+            leftOut,
+          },
+          () =>
+            [
+              states.length === 0 ? "no stuck threads" : table(STUCK_HEADERS, states.map(stuckRow)),
+              dead ? `${dead} dead thread(s)` : "",
+              leases.live
+                ? `${leases.live} thread(s) running under a live lease; the earliest expires ${formatDate(leases.earliestExpiry)} (in ${leases.secondsToEarliestExpiry}s): a run that crashed shows up here once its lease expires`
+                : "",
+              leftOut ? `${leftOut} more candidate(s) not classified: raise --limit` : "",
+            ]
+              .filter(Boolean)
+              .join("\n"),
         );
         return dead > 0 ? EXIT.DEAD : stuck.some((s) => s.state !== "dead") ? EXIT.STUCK : EXIT.OK;
       }),
@@ -148,7 +168,7 @@ export function registerRecoveryCommands(program: Command): void {
           if (dead > 0) return EXIT.DEAD;
           return results.some(unfinished) ? EXIT.STUCK : EXIT.OK;
         },
-        (threadIds: string[], o: { all?: boolean }) => {
+        (threadIds: string[], o: { all?: boolean; dryRun?: boolean }) => {
           if (!o.all && threadIds.length === 0) {
             throw new InvalidArgumentError("Name thread ids, or pass --all to sweep.");
           }
@@ -156,11 +176,13 @@ export function registerRecoveryCommands(program: Command): void {
             throw new InvalidArgumentError("Give thread ids or --all, not both.");
           }
         },
+        (_ids: string[], o: { all?: boolean; dryRun?: boolean }) => (o.dryRun ? "read" : "write"),
       ),
     );
 }
 
 async function dryRunOne(service: RecoveryService, threadId: string): Promise<DryRunResult> {
+  const { dryRunResult } = await import("../service.js");
   return dryRunResult(await service.checkStuckState(threadId));
 }
 

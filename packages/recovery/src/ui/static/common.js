@@ -1,0 +1,109 @@
+// What the dashboard's views share: the token-carrying API call, links, badges, the one-shot
+// message after an action, and the recover / force-recover buttons.
+import { el } from "./charts.js";
+
+const TOKEN_KEY = "agentstate-token";
+const query = new URLSearchParams(location.search);
+if (query.has("token")) {
+  sessionStorage.setItem(TOKEN_KEY, query.get("token") ?? "");
+  // Keep the token out of the address bar, the history and screenshots.
+  history.replaceState(null, "", location.pathname + location.hash);
+}
+
+/** Calls the API with the token; throws with the server's message on an error status. */
+export async function api(path, body) {
+  const res = await fetch(path, {
+    method: body ? "POST" : "GET",
+    headers: {
+      "X-Agentstate-Token": sessionStorage.getItem(TOKEN_KEY) ?? "",
+      ...(body ? { "Content-Type": "application/json" } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const error = new Error(data.error?.message ?? `${res.status} ${res.statusText}`);
+    error.code = data.error?.code;
+    throw error;
+  }
+  return data;
+}
+
+export const enc = encodeURIComponent;
+export const when = (iso) =>
+  iso
+    ? String(iso)
+        .replace("T", " ")
+        .replace(/\.\d+Z$/, "Z")
+    : "–";
+export const threadLink = (id) => el("a", { href: `#/thread/${enc(id)}`, class: "thread" }, id);
+export const badge = (state, id) => el("span", { class: `badge state-${state}`, id }, state);
+export const section = (title, ...body) => el("section", {}, el("h2", {}, title), ...body);
+
+let flash = null; // the last action's outcome, shown once after the re-render
+let rerender = async () => {};
+
+/** The router registers how to redraw the page after an action. */
+export function onAction(fn) {
+  rerender = fn;
+}
+
+export function showFlash(clear = false) {
+  const box = document.getElementById("flash");
+  if (box && flash) box.replaceChildren(el("p", { class: `flash ${flash.kind}` }, flash.text));
+  if (clear) flash = null;
+}
+
+function describeResult(r) {
+  const outcome = r.outcome ? ` → ${r.outcome}` : "";
+  return `${r.threadId}: ${r.status}${outcome}${r.error ? ` (${r.error})` : ""} — ${r.reason}`;
+}
+
+async function recover(threadId, force, buttons) {
+  for (const b of buttons) b.disabled = true;
+  flash = { kind: "info", text: `${force ? "Force-recovering" : "Recovering"} ${threadId}…` };
+  showFlash();
+  try {
+    const { result } = await api("/api/recover", { threadId, force });
+    const ok = result.status === "resumed" && result.outcome !== "failed";
+    flash = { kind: ok ? "ok" : "warn", text: describeResult(result) };
+  } catch (e) {
+    flash = { kind: "error", text: `${threadId}: ${e.message}` };
+  }
+  await rerender();
+}
+
+/** Recover / force-recover: each a POST with the token; disabled (with the reason) when not allowed. */
+export function recoverButtons(threadId, allowed, why) {
+  const title = allowed ? undefined : why;
+  const buttons = [
+    el("button", { class: "recover", type: "button", disabled: !allowed, title }, "Recover"),
+    el(
+      "button",
+      { class: "force-recover", type: "button", disabled: !allowed, title },
+      "Force recover",
+    ),
+  ];
+  buttons[0].addEventListener("click", () => recover(threadId, false, buttons));
+  buttons[1].addEventListener("click", () => recover(threadId, true, buttons));
+  return el("span", { class: "buttons" }, buttons);
+}
+
+/** Why the buttons are off for the whole dashboard, or null when they work. */
+export const whyDisabled = (o) =>
+  o.readOnly
+    ? "read-only dashboard (--read-only)"
+    : o.graphs.length === 0
+      ? "started without a graph: pass --graph to recover"
+      : null;
+
+export function setHeader(o) {
+  document.getElementById("target").textContent = o.target;
+  const mode = [
+    o.readOnly ? "read-only" : "",
+    o.graphs.length ? `graphs: ${o.graphs.join(", ")}` : "no graph",
+  ];
+  document
+    .getElementById("mode")
+    .replaceChildren(...mode.filter(Boolean).map((m) => el("span", { class: "pill" }, m)));
+}
