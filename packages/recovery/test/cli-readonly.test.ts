@@ -12,7 +12,11 @@ describe("agentstate CLI with no database named", () => {
   it("refuses (exit 1) instead of creating an embedded database in the current directory", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "agentstate-cli-"));
     for (const command of ["stats", "threads", "stuck", "doctor"]) {
-      const r = await runCli([command, "--json"], { DATABASE_URL: "", AGENTSTATE_DATA_DIR: "" }, cwd);
+      const r = await runCli(
+        [command, "--json"],
+        { DATABASE_URL: "", AGENTSTATE_DATA_DIR: "" },
+        cwd,
+      );
       expect(r.code, r.output).toBe(1);
       if (command !== "doctor") {
         expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: "NO_DATABASE" } });
@@ -81,12 +85,8 @@ describe.skipIf(!up)("agentstate CLI on a schema that is not set up", () => {
     const r = await cli("doctor", "--json");
     expect(r.code).toBe(1);
     const { checks } = JSON.parse(r.stdout);
-    expect(checks).toContainEqual(
-      expect.objectContaining({ check: "connection", status: "ok" }),
-    );
-    expect(checks).toContainEqual(
-      expect.objectContaining({ check: "migrations", status: "fail" }),
-    );
+    expect(checks).toContainEqual(expect.objectContaining({ check: "connection", status: "ok" }));
+    expect(checks).toContainEqual(expect.objectContaining({ check: "migrations", status: "fail" }));
     expect(await schemaExists()).toBe(false);
   });
 
@@ -104,10 +104,14 @@ describe.skipIf(!up)("agentstate CLI on a schema that is not set up", () => {
       expect.objectContaining({ check: "migrations", status: "ok" }),
     );
     // An outdated schema is refused the same way: drop the newest migration's row.
-    await pool.query(`DELETE FROM "${schema}".checkpoint_migrations WHERE v = (SELECT max(v) FROM "${schema}".checkpoint_migrations)`);
+    await pool.query(
+      `DELETE FROM "${schema}".checkpoint_migrations WHERE v = (SELECT max(v) FROM "${schema}".checkpoint_migrations)`,
+    );
     const outdated = await cli("stats", "--json");
     expect(outdated.code).toBe(1);
-    expect(JSON.parse(outdated.stdout).error.message).toMatch(/at version \d+, this agentstate needs \d+/);
+    expect(JSON.parse(outdated.stdout).error.message).toMatch(
+      /at version \d+, this agentstate needs \d+/,
+    );
   });
 
   it("doctor prints its table when the server cannot be reached (exit 1)", async () => {
