@@ -1,5 +1,6 @@
 /**
- * Runs every bench in order: checkpointer, then backends, recovery and start-up when those files exist.
+ * Runs every bench in order: checkpointer, then backends, recovery, start-up, compact storage and
+ * DeltaChannel history when those files exist.
  *
  *   node --conditions=agentstate-source --import tsx scripts/bench.ts   (or: pnpm bench)
  *
@@ -18,6 +19,8 @@ const BENCHES = [
   "bench-recovery.ts",
   "bench-deploy.ts",
   "bench-startup.ts",
+  "bench-compact.ts",
+  "bench-history.ts",
 ];
 
 interface BenchModule {

@@ -1,4 +1,4 @@
-import { PostgresCheckpointer } from "@agentstate/checkpointer";
+import { PostgresCheckpointer, type PostgresCheckpointerOptions } from "@agentstate/checkpointer";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   type BaseCheckpointSaver,
@@ -75,7 +75,11 @@ export class FloorSaver extends MemorySaver {
 }
 
 /** A set-up saver of the given kind, in a fresh schema of its own (Postgres kinds). */
-export async function createSaver(kind: SaverKind, poolSize = 10): Promise<BenchSaver> {
+export async function createSaver(
+  kind: SaverKind,
+  poolSize = 10,
+  options: Omit<PostgresCheckpointerOptions, "schema"> = {},
+): Promise<BenchSaver> {
   if (kind === "memory") {
     const saver = new MemorySaver();
     return { kind, saver, pool: null, schema: null, statements: null, dispose: async () => {} };
@@ -86,7 +90,7 @@ export async function createSaver(kind: SaverKind, poolSize = 10): Promise<Bench
   let saver: BaseCheckpointSaver;
   try {
     if (kind === "ours") {
-      const ours = new PostgresCheckpointer(pool, undefined, { schema });
+      const ours = new PostgresCheckpointer(pool, undefined, { ...options, schema });
       await ours.setup();
       saver = ours;
     } else if (kind === "official") {

@@ -35,6 +35,28 @@ export async function interleavedMedians(
   return samples.map(median);
 }
 
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** Like interleavedMedians, with the min and max of each candidate's samples too. */
+export async function interleavedSpreads(
+  fns: ReadonlyArray<() => Promise<unknown>>,
+  { warmup, reps }: { warmup: number; reps: number },
+): Promise<Spread[]> {
+  for (let i = 0; i < warmup; i += 1) for (const fn of fns) await fn();
+  const samples: number[][] = fns.map(() => []);
+  for (let i = 0; i < reps; i += 1) {
+    for (let j = 0; j < fns.length; j += 1) {
+      const k = (i + j) % fns.length;
+      samples[k]!.push(await timeMs(fns[k]!));
+    }
+  }
+  return samples.map((s) => ({ min: Math.min(...s), median: median(s), max: Math.max(...s) }));
+}
+
 export function loadAverage(): string {
   return loadavg()
     .map((l) => l.toFixed(2))

@@ -28,6 +28,8 @@ export type CheckpointerErrorCode =
   | "DATA_DIR_LOCKED"
   /** The thread was moved to the cold tier (`agentstate archive`); restore it to read it. */
   | "ARCHIVED"
+  /** A compact value's chain lacks a row it builds on (deleted outside agentstate). */
+  | "BROKEN_CHAIN"
   | "QUERY_FAILED";
 
 /** The one error class of @agentstate/checkpointer; `code` is stable, `message` says how to fix. */

@@ -1,5 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
@@ -7,6 +7,7 @@ import { poolConfig } from "./conninfo.js";
 import { PGliteDatabase } from "./db.js";
 import { commandLine, type DataDirLock, lockDataDir } from "./lock.js";
 import { PostgresCheckpointer } from "./saver.js";
+import { embeddedTemplate } from "./template.js";
 
 export interface GetCheckpointerOptions {
   /**
@@ -30,6 +31,12 @@ export interface GetCheckpointerOptions {
   endPool?: boolean;
   /** Max connections of a pool created from connectionString. @default 10 */
   maxConnections?: number;
+  /**
+   * "compact" stores each message once: a value that extends an earlier version is stored as
+   * what it added (see PostgresCheckpointerOptions.storage; the official saver cannot read such
+   * threads until `agentstate expand`). @default "default"
+   */
+  storage?: "default" | "compact";
   /**
    * Run the locked migrations (`setup()`) before returning. Pass false where nothing may be
    * written (read-only tools; `getSchemaStatus()` tells where the schema stands).
@@ -65,7 +72,7 @@ export async function getCheckpointer(
   options: GetCheckpointerOptions = {},
 ): Promise<PostgresCheckpointer> {
   const schema = options.schema ?? (process.env.AGENTSTATE_SCHEMA || undefined);
-  const common = { schema, createSchema: options.createSchema };
+  const common = { schema, createSchema: options.createSchema, storage: options.storage };
   let saver: PostgresCheckpointer;
   const url = postgresUrl(options);
   if (options.pool) {
@@ -98,7 +105,12 @@ async function openEmbedded(dataDir: string | undefined): Promise<PGliteDatabase
   mkdirSync(dir, { recursive: true });
   const lock = await lockDataDir(dir, { command: maskConnectionString(commandLine()) });
   try {
-    return new LockedPGliteDatabase(await PGlite.create(dir), lock);
+    // A new directory starts from the migrated template shipped in dist/ (no initdb in WASM).
+    const template = existsSync(join(dir, "PG_VERSION")) ? undefined : embeddedTemplate();
+    const pglite = template
+      ? await PGlite.create(dir, { loadDataDir: template })
+      : await PGlite.create(dir);
+    return new LockedPGliteDatabase(pglite, lock);
   } catch (error) {
     lock.release();
     throw error;

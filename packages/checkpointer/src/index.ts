@@ -47,9 +47,18 @@ export {
   recordArchived,
   recordRestored,
 } from "./ops/archives.js";
+export {
+  type ConvertOptions,
+  type ConvertResult,
+  type ConvertThreadsOptions,
+  type ConvertTotals,
+  compactThread,
+  convertThreads,
+  expandThread,
+} from "./ops/compact.js";
 export { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
 export { getSchemaStatus, pendingMigrationSql, type SchemaStatus } from "./ops/schema.js";
-export { type CheckpointStats, getCheckpointStats } from "./ops/stats.js";
+export { type CheckpointStats, EXACT_COUNT_LIMIT, getCheckpointStats } from "./ops/stats.js";
 export {
   deleteThreadRows,
   exportThreadRows,

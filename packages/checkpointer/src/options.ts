@@ -16,6 +16,23 @@ export interface PostgresCheckpointerOptions {
    * @default 2
    */
   maxConcurrentWrites?: number;
+  /**
+   * How channel values are written. "default": every new version whole, byte-compatible with the
+   * official saver. "compact": a value that extends a version written before (a message list that
+   * grew) is stored as the added bytes and a reference to that version, so each message is
+   * stored once; the official saver cannot read such threads (`agentstate expand` converts them
+   * back). Reads understand both, whatever this option says.
+   * @default "default"
+   */
+  storage?: "default" | "compact";
+  /** Compact: appends one chain may hold before a value is stored whole again. @default 1000 */
+  compactMaxChain?: number;
+  /**
+   * Compact: bytes of recently written values kept in memory to compare the next version with
+   * (least recently written threads are dropped first; a dropped thread's next value is stored
+   * whole). @default 67108864 (64 MiB)
+   */
+  compactCacheBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -24,6 +41,9 @@ export interface ResolvedOptions {
   endPool: boolean;
   listPageSize: number;
   maxConcurrentWrites: number;
+  storage: "default" | "compact";
+  compactMaxChain: number;
+  compactCacheBytes: number;
 }
 
 export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedOptions {
@@ -41,13 +61,37 @@ export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedO
       `maxConcurrentWrites must be an integer ≥ 0, got ${maxConcurrentWrites}.`,
     );
   }
+  const storage = options?.storage ?? "default";
+  if (storage !== "default" && storage !== "compact") {
+    throw new CheckpointerError(
+      "INVALID_CONFIG",
+      `storage must be "default" or "compact", got ${JSON.stringify(storage)}.`,
+    );
+  }
+  const compactMaxChain = positiveInteger("compactMaxChain", options?.compactMaxChain, 1000);
+  const compactCacheBytes = positiveInteger(
+    "compactCacheBytes",
+    options?.compactCacheBytes,
+    2 ** 26,
+  );
   return {
+    storage,
+    compactMaxChain,
+    compactCacheBytes,
     maxConcurrentWrites,
     schema: options?.schema ?? "public",
     createSchema: options?.createSchema ?? true,
     endPool: options?.endPool ?? false,
     listPageSize,
   };
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new CheckpointerError("INVALID_CONFIG", `${name} must be a positive integer, got ${n}.`);
+  }
+  return n;
 }
 
 /** A lease a durable run holds on a thread; writes carrying a stale fence are rejected. */

@@ -11,7 +11,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { fromJsonbText, parseJsonb } from "./nul.js";
 
-/** One row of readSql(): kind 0 = checkpoint, 1 = channel blob, 2 = pending write. */
+/** One row of readSql(): kind 0 = checkpoint, 1 = channel blob, 2 = pending write, 3 = chain row. */
 export interface ReadRow {
   kind: number;
   thread_id: string;
@@ -37,6 +37,7 @@ const keyOf = (r: ReadRow) => `${r.thread_id}\u0000${r.checkpoint_ns}\u0000${r.c
 export function groupRows(rows: ReadRow[]): Group[] {
   const groups = new Map<string, Group>();
   for (const row of rows) {
+    if (row.kind === 3) continue; // compact chains: rebuilt into their blob rows before this
     const key = keyOf(row);
     let g = groups.get(key);
     if (row.kind === 0) {

@@ -14,11 +14,20 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { checkpointKey, WriteCoalescer, type WriteJob, writeKey } from "./batch.js";
+import { CompactEncoder } from "./compact/encoder.js";
+import { type Fetch, type FetchedRow, resolveReadRows } from "./compact/read.js";
 import { type Connection, type Database, type QueryOptions, toDatabase } from "./db.js";
 import { CheckpointerError, wrapDbError } from "./errors.js";
 import { checkDepth, checkJsonText, checkKey, invalid } from "./input.js";
 import { toJsonbText } from "./nul.js";
 import { archivedError, archivedThread } from "./ops/archives.js";
+import {
+  type ConvertOptions,
+  type ConvertResult,
+  compactThread,
+  expandThread,
+} from "./ops/compact.js";
+import { deltaChannelHistory } from "./ops/history.js";
 import { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
 import { type CheckpointStats, getCheckpointStats } from "./ops/stats.js";
 import {
@@ -37,7 +46,7 @@ import {
   type WriteLease,
 } from "./options.js";
 import { CallOrder } from "./order.js";
-import { groupRows, migratePendingSends, plainBytes, type ReadRow, toTuple } from "./rows.js";
+import { groupRows, migratePendingSends, type ReadRow, toTuple } from "./rows.js";
 import { type Tables, tablesFor } from "./sql/identifiers.js";
 import { type ListCursor, listPlan } from "./sql/list.js";
 import { runMigrations } from "./sql/migrate.js";
@@ -45,7 +54,6 @@ import {
   BATCH_PARAMS,
   batchSql,
   CP_COLUMNS,
-  deltaHistorySql,
   putSql,
   putWritesSql,
   readSql,
@@ -76,6 +84,8 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   private readonly coalescer?: WriteCoalescer;
   private readonly writesInProgress = new Set<Promise<unknown>>();
   private readonly order = new CallOrder();
+  /** With `storage: "compact"`: the last stored version of each channel, to append to. */
+  private readonly compactor?: CompactEncoder;
 
   constructor(
     connection: Connection,
@@ -86,6 +96,12 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     this.options = resolveOptions(options);
     this.tables = tablesFor(this.options.schema);
     this.db = toDatabase(connection, this.options.endPool);
+    if (this.options.storage === "compact") {
+      this.compactor = new CompactEncoder(
+        this.options.compactMaxChain,
+        this.options.compactCacheBytes,
+      );
+    }
     if (this.options.maxConcurrentWrites > 0) {
       this.coalescer = new WriteCoalescer(this.options.maxConcurrentWrites, {
         maxParams: MAX_PARAMS,
@@ -290,6 +306,8 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
       this.dumpBlobs(channel_values, newVersions),
       this.dumpMetadata(metadata),
     ]);
+    // Compact: values that extend a version stored before become appends (committed on success).
+    const committed = this.compactor?.encode(threadId, ns, parentId !== null, blobs);
     const lease = this.leases.get(threadId);
     const head: unknown[] = [threadId, ns, id, parentId, toJsonbText(storedText), metadataText];
     const done = {
@@ -297,6 +315,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     };
     if (!lease && this.coalescer && head.length + blobs.length * 6 <= MAX_PARAMS) {
       await this.coalescer.submit({ kind: "put", head, blobs }).catch(asOperation("put()"));
+      committed?.();
       return done;
     }
     const params = [...head];
@@ -310,6 +329,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     }
     const rows = await this.run("put()", putSql(this.tables, blobs.length, !!lease), params);
     if (lease) this.assertFence(rows, threadId, lease, "put");
+    committed?.();
     return done;
   }
 
@@ -401,7 +421,9 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    await deleteThread(this, checkKey("deleteThread", "thread_id", threadId));
+    const id = checkKey("deleteThread", "thread_id", threadId);
+    this.compactor?.forget(id);
+    await deleteThread(this, id);
   }
 
   /** Copies every checkpoint, blob and write of a thread to a new thread id; returns checkpoints copied. */
@@ -411,6 +433,20 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
       checkKey("copyThread", "thread_id", sourceThreadId),
       checkKey("copyThread", "thread_id", targetThreadId),
     );
+  }
+
+  /** Stores a thread's values as compact chains (see `storage: "compact"`); idempotent. */
+  async compactThread(threadId: string, options?: ConvertOptions): Promise<ConvertResult> {
+    const id = checkKey("compactThread", "thread_id", threadId);
+    this.compactor?.forget(id);
+    return compactThread(this, id, options);
+  }
+
+  /** Stores a thread's compact values whole again, readable by the official saver. */
+  async expandThread(threadId: string, options?: ConvertOptions): Promise<ConvertResult> {
+    const id = checkKey("expandThread", "thread_id", threadId);
+    this.compactor?.forget(id);
+    return expandThread(this, id, options);
   }
 
   /** Totals, time range and on-disk bytes per table. */
@@ -426,6 +462,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   /** Retention: keep the newest N checkpoints per thread and/or drop threads idle since a date. */
   async prune(options: PruneOptions): Promise<PruneResult> {
     for (const id of options.threadIds ?? []) checkKey("prune", "thread_id", id);
+    this.compactor?.forget();
     const result = await prune(this, options).catch(asOperation("prune()"));
     for (const listener of this.pruneListeners) listener(result);
     return result;
@@ -443,40 +480,12 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     config: RunnableConfig;
     channels: string[];
   }): Promise<Record<string, DeltaChannelHistory>> {
-    return this.inOrder(options.config, this.deltaChannelHistoryNow(options));
+    return this.inOrder(options.config, deltaChannelHistory(this, options));
   }
 
-  private async deltaChannelHistoryNow(options: {
-    config: RunnableConfig;
-    channels: string[];
-  }): Promise<Record<string, DeltaChannelHistory>> {
-    const { config, channels } = options;
-    if (channels.length === 0) return {};
-    const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable ?? {};
-    const result: Record<string, DeltaChannelHistory> = {};
-    for (const ch of channels) result[ch] = { writes: [] };
-    if (thread_id === undefined || thread_id === null) return result;
-    const op = "getDeltaChannelHistory";
-    const rows = await this.run<{
-      kind: number;
-      channel: string;
-      task_id: string;
-      type: string;
-      blob: Uint8Array;
-    }>("getDeltaChannelHistory()", deltaHistorySql(this.tables), [
-      checkKey(op, "thread_id", thread_id),
-      checkKey(op, "checkpoint_ns", checkpoint_ns ?? "", true),
-      checkpoint_id ? checkKey(op, "checkpoint_id", checkpoint_id) : null,
-      channels.map((ch) => checkKey(op, "channel", ch)),
-    ]);
-    for (const row of rows) {
-      const entry = result[row.channel];
-      if (!entry) continue;
-      const value = await this.serde.loadsTyped(row.type ?? "json", plainBytes(row.blob));
-      if (row.kind === 0) entry.writes.push([row.task_id, row.channel, value]);
-      else entry.seed = value;
-    }
-    return result;
+  /** The compact resolver's fallback fetch, run as part of the operation `what`. */
+  private fetch(what: string): Fetch {
+    return (sql, params) => this.run<FetchedRow>(what, sql, params);
   }
 
   /** Runs one statement through the seam, turning a lost connection into a clear error. */
@@ -532,6 +541,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
     // before parsing it, which mangles negative integers (special writes' idx), integers ≥ 128
     // and raw-bytes blobs. bytea arrives as hex and pg's parser turns it into a Buffer.
     const rows = await this.run<ReadRow>(what, readSql(this.tables, cpSql, order), params);
+    await resolveReadRows(this.tables, rows, this.fetch(what));
     const groups = groupRows(rows).sort((a, b) => a.head.idx - b.head.idx);
     const saver = this;
     async function* tuples(): AsyncGenerator<CheckpointTuple> {

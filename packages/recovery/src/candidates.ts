@@ -26,7 +26,8 @@ export interface CandidateQuery {
 /**
  * The two candidate queries, exported so benchmarks can EXPLAIN exactly what runs.
  * Ledger candidates come from the partial indexes on lease_until (drained rows, then active
- * statuses; completed threads cost nothing). Untracked candidates — no ledger row, or a completed/waiting
+ * statuses; completed threads cost nothing), then settled threads with queued inputs (multitask
+ * "enqueue" whose owner died between two runs). Untracked candidates — no ledger row, or a completed/waiting
  * row older than the thread's last checkpoint — come from the (thread_id, created_at) index.
  * Params: tracked ($1 older-than s, $2 limit, $3 include deferred, $4 excluded ids);
  * untracked ($1 older-than s, $2 grace s, $3 limit, $4 excluded ids).
@@ -44,6 +45,11 @@ export function candidateSql(t: Tables): { tracked: string; untracked: string } 
          AND ($3::boolean OR next_attempt_at IS NULL OR next_attempt_at <= now())
          AND thread_id <> ALL ($4::text[])
        ORDER BY lease_until LIMIT $2)
+     UNION ALL
+     (SELECT q.thread_id, max(q.graph_id) FROM ${t.schema}.agentstate_run_queue q
+       JOIN ${t.runs} r ON r.thread_id = q.thread_id AND r.status IN ('completed', 'waiting')
+       WHERE q.thread_id <> ALL ($4::text[])
+       GROUP BY q.thread_id ORDER BY min(q.id) LIMIT $2)
      LIMIT $2`,
     // Two anti/semi-joins rather than one outer join, so each side is an index-only scan:
     // the primary key for "no row at all", agentstate_runs_settled_idx for stale settled rows.

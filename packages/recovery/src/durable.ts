@@ -1,13 +1,19 @@
 // runDurably / streamDurably and the leased stream every durable run and every resume goes
 // through: claim, lease (kept alive by progress), drain at a superstep boundary, outcome.
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { isGraphDrained, type RunControl } from "@langchain/langgraph";
+import { isGraphDrained, RunControl } from "@langchain/langgraph";
 import { type DrainOptions, drainOnSignals, drainSettings } from "./drain.js";
 import { errorCode, isFenced, RecoveryError } from "./errors.js";
 import { type GraphHandle, type RecoverableGraph, resolveGraph, threadConfig } from "./graph.js";
 import { LeaseKeeper, type LeaseLoss } from "./lease.js";
-import { claimForRun, finishRun, readRun } from "./ledger.js";
+import { finishRun } from "./ledger.js";
 import { drainRun } from "./ledger-drain.js";
+import {
+  acquireThread,
+  continueQueue,
+  type EnqueuedRun,
+  type MultitaskOptions,
+} from "./multitask.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
@@ -36,8 +42,11 @@ export interface LeasedRunResult {
   error?: unknown;
 }
 
-/** Options of runDurably / streamDurably: recovery options plus graceful drain. */
-export interface DurableRunOptions extends RecoveryOptions, DrainOptions {}
+/** Options of runDurably / streamDurably: recovery options, graceful drain, multitask strategy. */
+export interface DurableRunOptions extends RecoveryOptions, DrainOptions, MultitaskOptions {}
+
+/** The stream of streamDurably; empty, with `enqueued` set, when the input was queued instead. */
+export type DurableStream<Chunk> = AsyncGenerator<Chunk> & { enqueued?: EnqueuedRun };
 
 function requireThreadId(config: DurableConfig | undefined): string {
   const id = config?.configurable?.thread_id;
@@ -61,7 +70,7 @@ export async function streamDurably<Chunk = unknown>(
   input: unknown,
   config: DurableConfig,
   options: DurableRunOptions = {},
-): Promise<AsyncGenerator<Chunk>> {
+): Promise<DurableStream<Chunk>> {
   const handle = resolveGraph(graph);
   const o = resolveRecoveryOptions(options);
   const threadId = requireThreadId(config);
@@ -73,14 +82,14 @@ export async function streamDurably<Chunk = unknown>(
     o.durability,
     handle.saver.serde,
   );
-  const claim = await claimForRun(handle.saver, threadId, o, resume);
-  if (!claim) {
-    const run = await readRun(handle.saver, threadId);
-    throw new RecoveryError(
-      "LEASE_HELD",
-      `Thread "${threadId}" is being run by ${run?.owner ?? "another worker"} (lease until ${run?.leaseUntil?.toISOString() ?? "?"}). ` +
-        "Wait for that run to finish; if its worker died, the lease expires and the thread can be recovered.",
-    );
+  const strategy = options.multitask ?? "reject";
+  const waitMs = timeoutMs + 2 * o.heartbeatMs + 1000;
+  const claim = await acquireThread(handle, threadId, o, resume, strategy, waitMs);
+  if (claim.kind === "enqueued") {
+    return Object.assign((async function* () {})(), { enqueued: claim.run });
+  }
+  if (claim.forkFrom) {
+    config = { ...config, configurable: { ...config.configurable, checkpoint_id: claim.forkFrom } };
   }
   let keeper: LeaseKeeper | undefined;
   const release = drainOnSignals(drainOn, control, timeoutMs, () => keeper?.stopRenewing());
@@ -88,7 +97,7 @@ export async function streamDurably<Chunk = unknown>(
     return (await leasedStream(handle, threadId, claim.fence, 0, input, { ...config, control }, o, {
       onKeeper: (k) => (keeper = k),
       onEnd: release,
-    })) as AsyncGenerator<Chunk>;
+    })) as DurableStream<Chunk>;
   } catch (error) {
     release();
     throw error;
@@ -97,20 +106,40 @@ export async function streamDurably<Chunk = unknown>(
 
 /**
  * Like `graph.invoke` under a lease: runs to the end and returns the final state values, typed
- * as the graph's `invoke` result (`GraphState<G>`).
+ * as the graph's `invoke` result (`GraphState<G>`). With `multitask: "enqueue"` on a busy thread
+ * it returns `{ status: "enqueued", position }` at once instead (see `isEnqueued`).
  */
 export async function runDurably<G extends RecoverableGraph, State = GraphState<G>>(
   graph: G,
   input: unknown,
   config: DurableConfig,
+  options: DurableRunOptions & { multitask: "enqueue" },
+): Promise<State | EnqueuedRun>;
+export async function runDurably<G extends RecoverableGraph, State = GraphState<G>>(
+  graph: G,
+  input: unknown,
+  config: DurableConfig,
+  options?: DurableRunOptions & { multitask?: "reject" | "interrupt" | "rollback" },
+): Promise<State>;
+export async function runDurably<G extends RecoverableGraph, State = GraphState<G>>(
+  graph: G,
+  input: unknown,
+  config: DurableConfig,
+  options?: DurableRunOptions,
+): Promise<State | EnqueuedRun>;
+export async function runDurably<G extends RecoverableGraph, State = GraphState<G>>(
+  graph: G,
+  input: unknown,
+  config: DurableConfig,
   options: DurableRunOptions = {},
-): Promise<State> {
+): Promise<State | EnqueuedRun> {
   const stream = await streamDurably<State>(
     graph,
     input,
     { ...config, streamMode: "values" },
     options,
   );
+  if (stream.enqueued) return stream.enqueued;
   let last: State | undefined;
   for await (const chunk of stream) last = chunk;
   return last as State;
@@ -137,6 +166,9 @@ export async function leasedStream(
   } = {},
 ): Promise<AsyncGenerator<unknown>> {
   const { saver } = handle;
+  // Every leased run can be drained, by a deploy or by a multitask request for its thread.
+  const control = (config.control as RunControl | undefined) ?? new RunControl();
+  config = { ...config, control };
   const detach = saver.attachLease(threadId, { fence, leaseSeconds: o.leaseSeconds });
   const controller = new AbortController();
   let lost = false;
@@ -151,6 +183,7 @@ export async function leasedStream(
       ),
     );
   }).start();
+  keeper.onHandoff = () => control.requestDrain("a new run was sent to this thread (multitask)");
   hooks.onKeeper?.(keeper);
   const signal = config.signal
     ? AbortSignal.any([config.signal as AbortSignal, controller.signal])
@@ -164,15 +197,19 @@ export async function leasedStream(
     } else {
       try {
         if (result.outcome === "drained") {
-          const reason = `drained (${(config.control as RunControl | undefined)?.drainReason ?? "requested"}) by ${o.owner}; any worker resumes it at once`;
+          const reason = `drained (${control.drainReason ?? "requested"}) by ${o.owner}; any worker resumes it at once`;
           const snapshot = await handle.pregel.getState(threadConfig(threadId));
-          await drainRun(saver, threadId, fence, headOf(snapshot), reason);
+          await drainRun(saver, threadId, fence, headOf(snapshot), reason, o.leaseSeconds);
         } else {
           const outcome = await settle(handle, threadId, result, attempts, o);
           if (result.outcome === "completed" && outcome.status === "waiting") {
             result = { outcome: "waiting" };
           }
-          await finishRun(saver, threadId, fence, outcome);
+          const recorded = await finishRun(saver, threadId, fence, outcome);
+          // The thread is settled: its queued inputs (multitask "enqueue") run next.
+          if (recorded && (outcome.status === "completed" || outcome.status === "waiting")) {
+            continueQueue(handle, threadId, o);
+          }
         }
       } catch {
         // Could not record (database down): the lease lapses and the sweep reclassifies it.

@@ -40,6 +40,7 @@ export type { DrainOptions } from "./drain.js";
 export {
   type DurableConfig,
   type DurableRunOptions,
+  type DurableStream,
   type GraphState,
   runDurably,
   streamDurably,
@@ -75,6 +76,7 @@ export {
 } from "./inspect-history.js";
 export { type HeartbeatConfig, heartbeat } from "./lease.js";
 export { type RunRecord, type RunStatus, readRun } from "./ledger.js";
+export { queuedCount } from "./ledger-queue.js";
 export { jsonLogger, type RecoveryLogEvent, type RecoveryLogger } from "./log.js";
 export {
   createErrorRecoveryMiddleware,
@@ -83,6 +85,13 @@ export {
   type WithRecoveryOptions,
   withRecovery,
 } from "./middleware.js";
+export {
+  type EnqueuedRun,
+  isEnqueued,
+  type MultitaskOptions,
+  type MultitaskStrategy,
+  queuedRunsSettled,
+} from "./multitask.js";
 export {
   backoffMs,
   type InFlightToolPolicy,

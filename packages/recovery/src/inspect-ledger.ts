@@ -99,10 +99,12 @@ export function coarseState(
     const where = [...new Set(interrupted.map((i) => i.node ?? "a task"))].join(", ");
     return is("waiting", `waiting on interrupt() in ${where}`);
   }
-  if (next.length === 0) return is("completed", "no pending work");
+  // The ledger's own "waiting" for this head (settled by the run that stopped there) is trusted
+  // before the coarse "nothing next" reading, which cannot see every kind of pending interrupt.
   if (run?.status === "waiting" && run.headCheckpointId === head.checkpoint.id) {
     return is("waiting", why ?? "stopped at a breakpoint or by the caller");
   }
+  if (next.length === 0) return is("completed", "no pending work");
   const failed = inFlight?.errors[0];
   if (failed || run?.status === "failed") {
     const where = failed?.node ? `node ${failed.node} failed` : "the run failed";

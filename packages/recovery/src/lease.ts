@@ -41,6 +41,8 @@ export class LeaseKeeper {
   private renewing = true;
   /** No progress for `stallSeconds`: the lease is no longer renewed. */
   stalled = false;
+  /** Hears (once) that a multitask request asks this run to drain (set by leasedStream). */
+  onHandoff?: () => void;
 
   constructor(
     private readonly saver: PostgresCheckpointer,
@@ -81,10 +83,16 @@ export class LeaseKeeper {
     this.busy = true;
     try {
       this.stalled = Date.now() - this.lastProgress > this.o.stallSeconds * 1000;
-      const owned =
+      const renewed =
         this.renewing && !this.stalled
           ? await renewLease(this.saver, this.threadId, this.fence, this.o.leaseSeconds)
-          : await holdsLease(this.saver, this.threadId, this.fence);
+          : undefined;
+      const owned = renewed ?? (await holdsLease(this.saver, this.threadId, this.fence));
+      if (renewed?.handoff && this.onHandoff) {
+        const handoff = this.onHandoff;
+        this.onHandoff = undefined;
+        handoff();
+      }
       if (!owned) {
         this.stop();
         this.onLost(this.stalled ? "stalled" : "taken_over");

@@ -8,7 +8,8 @@ export const RUNS_CHANNEL = "agentstate_runs";
 
 /** What a NOTIFY on RUNS_CHANNEL carries (JSON). `schema` is the quoted schema name. */
 export interface RunsNotification {
-  event: "drained" | "probe";
+  /** `handoff`: a multitask request asks the thread's current run to drain. */
+  event: "drained" | "probe" | "handoff";
   schema: string;
   thread_id?: string;
   graph_id?: string | null;
@@ -20,6 +21,8 @@ export interface RunsNotification {
  * lease released (`lease_until = now()`, so it is due at once), fence advanced (nothing this run
  * still has in flight can write), attempts untouched. Only if `fence` is still this owner's.
  * The NOTIFY is sent by the same statement, so listeners hear of it exactly when it commits.
+ * A drain a multitask request asked for (`details.handoff`) keeps the thread reserved for that
+ * request for `reserveSeconds` instead (no worker resumes it meanwhile; see claimForRun).
  */
 export async function drainRun(
   saver: PostgresCheckpointer,
@@ -27,18 +30,21 @@ export async function drainRun(
   fence: number,
   headCheckpointId: string | null,
   reason: string,
+  reserveSeconds = 0,
 ): Promise<boolean> {
   const rows = await saver.run(
     "drainRun()",
     `WITH u AS (
-       UPDATE ${saver.tables.runs} SET status = 'drained', owner = NULL, lease_until = now(),
+       UPDATE ${saver.tables.runs} SET status = 'drained', owner = NULL,
+         lease_until = CASE WHEN details ? 'handoff'
+           THEN now() + make_interval(secs => $7::float8) ELSE now() END,
          fence = fence + 1, next_attempt_at = NULL, last_error = NULL, error_kind = NULL,
          head_checkpoint_id = coalesce($3, head_checkpoint_id),
          details = details || jsonb_build_object('reason', $4::text), updated_at = now()
        WHERE thread_id = $1 AND fence = $2 RETURNING thread_id, graph_id)
      SELECT 1 AS ok, pg_notify($5, json_build_object('event', 'drained', 'schema', $6::text,
        'thread_id', u.thread_id, 'graph_id', u.graph_id)::text) FROM u`,
-    [threadId, fence, headCheckpointId, reason, RUNS_CHANNEL, saver.tables.schema],
+    [threadId, fence, headCheckpointId, reason, RUNS_CHANNEL, saver.tables.schema, reserveSeconds],
   );
   return rows.length > 0;
 }

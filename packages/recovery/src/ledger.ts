@@ -110,30 +110,45 @@ export async function readRun(
 }
 
 /**
+ * A drained row whose lease is still in the future is reserved for the multitask request that
+ * asked for the drain (`details.handoff`): only a claim carrying that token may take it.
+ */
+export const RESERVED = `(r.status = 'drained' AND r.lease_until > now())`;
+
+/**
  * Claims a thread for a new run started by the application. Succeeds unless another owner holds
- * a live lease; bumps the fence so any earlier owner's writes are rejected from now on.
+ * a live lease (or a drain reserved it for another multitask request than `handoff`); bumps the
+ * fence so any earlier owner's writes are rejected from now on. Records the head checkpoint the
+ * run starts from (`details.start_head`, what a `rollback` forks from).
  */
 export async function claimForRun(
   saver: PostgresCheckpointer,
   threadId: string,
   o: ResolvedRecoveryOptions,
   resume: ResumeRecord = {},
+  handoff: string | null = null,
 ): Promise<{ fence: number } | undefined> {
+  const t = saver.tables;
   const rows = await saver.run<{ fence: string }>(
     "claimForRun()",
-    `INSERT INTO ${saver.tables.runs} AS r (thread_id, status, owner, lease_until, heartbeat_at, fence,
+    `WITH head AS (
+       SELECT jsonb_build_object('start_head', (SELECT checkpoint_id FROM ${t.checkpoints}
+         WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1)) AS d)
+     INSERT INTO ${t.runs} AS r (thread_id, status, owner, lease_until, heartbeat_at, fence,
        attempts, graph_id, started_at, updated_at, details)
-     VALUES ($1, 'running', $2, now() + make_interval(secs => $3::float8), now(), 1, 0, $4, now(), now(),
-       $5::jsonb)
+     SELECT $1, 'running', $2, now() + make_interval(secs => $3::float8), now(), 1, 0, $4, now(), now(),
+       $5::jsonb || head.d FROM head
      ON CONFLICT (thread_id) DO UPDATE SET status = 'running', owner = $2,
        lease_until = now() + make_interval(secs => $3::float8), heartbeat_at = now(),
        fence = r.fence + 1, attempts = 0, next_attempt_at = NULL, last_error = NULL,
        error_kind = NULL, needs_review = false, graph_id = coalesce($4, r.graph_id),
        started_at = now(), updated_at = now(),
-       details = (r.details - 'attempt_head' - 'reason' - 'config' - 'input') || $5::jsonb
+       details = (r.details - 'attempt_head' - 'reason' - 'config' - 'input' - 'handoff')
+         || EXCLUDED.details
      WHERE NOT (r.status IN ('running', 'recovering') AND r.lease_until > now())
+       AND NOT (${RESERVED} AND r.details->>'handoff' IS DISTINCT FROM $6::text)
      RETURNING r.fence`,
-    [threadId, o.owner, o.leaseSeconds, o.graphId ?? null, JSON.stringify(resume)],
+    [threadId, o.owner, o.leaseSeconds, o.graphId ?? null, JSON.stringify(resume), handoff],
   );
   return rows[0] ? { fence: Number(rows[0].fence) } : undefined;
 }
@@ -177,8 +192,8 @@ export async function claimForRecovery(
        fence = r.fence + 1, attempts = ${attemptsExpr},
        next_attempt_at = now() + make_interval(secs => ${backoffSql(attemptsExpr, 7)}),
        graph_id = coalesce($5, r.graph_id), head_checkpoint_id = $4, needs_review = false,
-       details = r.details || jsonb_build_object('attempt_head', $4::text), updated_at = now()
-     WHERE NOT (r.status IN ('running', 'recovering') AND r.lease_until > now())
+       details = (r.details - 'handoff') || jsonb_build_object('attempt_head', $4::text), updated_at = now()
+     WHERE NOT (r.status IN ('running', 'recovering') AND r.lease_until > now()) AND NOT ${RESERVED}
        AND ($6::boolean OR r.status <> 'dead')
        AND ($6::boolean OR r.next_attempt_at IS NULL OR r.next_attempt_at <= now())
      RETURNING r.fence, r.attempts`,
@@ -215,9 +230,9 @@ export async function claimUnstarted(
        fence = r.fence + 1,
        attempts = r.attempts + 1,
        next_attempt_at = now() + make_interval(secs => ${backoffSql("r.attempts + 1", 5)}),
-       needs_review = false, updated_at = now()
+       needs_review = false, details = r.details - 'handoff', updated_at = now()
      WHERE r.thread_id = $1
-       AND NOT (r.status IN ('running', 'recovering') AND r.lease_until > now())
+       AND NOT (r.status IN ('running', 'recovering') AND r.lease_until > now()) AND NOT ${RESERVED}
        AND ($4::boolean OR r.status <> 'dead')
        AND ($4::boolean OR r.next_attempt_at IS NULL OR r.next_attempt_at <= now())
        AND NOT EXISTS (SELECT 1 FROM ${t.checkpoints} c WHERE c.thread_id = $1 AND c.checkpoint_ns = '')
@@ -236,21 +251,25 @@ export async function claimUnstarted(
   return rows[0] ? { fence: Number(rows[0].fence), attempts: Number(rows[0].attempts) } : undefined;
 }
 
-/** Heartbeat: pushes the lease out while this owner still holds `fence`. False = lease lost. */
+/**
+ * Heartbeat: pushes the lease out while this owner still holds `fence`. Undefined = lease lost;
+ * `handoff` = a multitask request (interrupt/rollback) asks this run to drain.
+ */
 export async function renewLease(
   saver: PostgresCheckpointer,
   threadId: string,
   fence: number,
   leaseSeconds: number,
-): Promise<boolean> {
-  const rows = await saver.run(
+): Promise<{ handoff: boolean } | undefined> {
+  const rows = await saver.run<{ handoff: boolean }>(
     "renewLease()",
     `UPDATE ${saver.tables.runs} SET lease_until = now() + make_interval(secs => $3::float8),
        heartbeat_at = now(), updated_at = now()
-     WHERE thread_id = $1 AND fence = $2 AND status IN ('running', 'recovering') RETURNING 1`,
+     WHERE thread_id = $1 AND fence = $2 AND status IN ('running', 'recovering')
+     RETURNING details ? 'handoff' AS handoff`,
     [threadId, fence, leaseSeconds],
   );
-  return rows.length > 0;
+  return rows[0] ? { handoff: Boolean(rows[0].handoff) } : undefined;
 }
 
 /** How a run ended, as recorded in the ledger by its owner. */

@@ -1,8 +1,10 @@
 // LISTEN for drained runs on a dedicated connection, so a worker hears of a drain the moment it
 // commits. A probe NOTIFY detects poolers that swallow notifications (PgBouncer in transaction
-// mode); there, on PGlite, and while the connection is down, the worker polls instead.
+// mode); there, on PGlite, and while the connection is down, the worker polls instead. LISTEN
+// needs a session: behind a pooler, `listenUrl` names a direct connection for it alone.
 import { randomBytes } from "node:crypto";
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
+import pg from "pg";
 import { notifyProbe, RUNS_CHANNEL, type RunsNotification } from "./ledger-drain.js";
 
 /** How the worker learns of drained threads right now. */
@@ -25,6 +27,25 @@ export interface ListenOptions {
   probeTimeoutMs?: number;
   /** Hears mode changes (and why), for logs. */
   onMode?: (mode: WakeMode, reason: string) => void;
+  /**
+   * A direct Postgres URL (not a pooler in transaction mode) for the LISTEN connection alone:
+   * LISTEN needs a session. Everything else still goes through the checkpointer's pool.
+   * @default one of the checkpointer's pool connections
+   */
+  listenUrl?: string;
+}
+
+/** A dedicated client on `url`, shaped like a pool's client (release ends it). */
+async function directClient(url: string): Promise<ClientLike> {
+  const client = new pg.Client({ connectionString: url });
+  // Before connect() settles, an 'error' would be unhandled; after, connect() below adds its own.
+  client.on("error", () => {});
+  await client.connect();
+  return Object.assign(client, {
+    release: () => {
+      client.end().catch(() => {});
+    },
+  }) as unknown as ClientLike;
 }
 
 /**
@@ -49,10 +70,13 @@ export async function listenForDrains(
     reported = true;
     mode = next;
   };
-  if (saver.db.kind !== "postgres" || !pool) {
+  const { listenUrl } = options;
+  if (saver.db.kind !== "postgres" || (!pool && !listenUrl)) {
     options.onMode?.("poll", `no LISTEN on ${saver.db.kind}: polling`);
     return { mode, close: async () => {} };
   }
+  const open = (): Promise<ClientLike> =>
+    listenUrl ? directClient(listenUrl) : (pool as { connect(): Promise<ClientLike> }).connect();
 
   const connect = async (): Promise<void> => {
     const probe = randomBytes(6).toString("hex");
@@ -60,7 +84,7 @@ export async function listenForDrains(
     const probed = new Promise<void>((resolve) => {
       heard = resolve;
     });
-    const c = await pool.connect();
+    const c = await open();
     client = c;
     c.on("error", (error) => {
       if (client !== c) return;
@@ -96,11 +120,19 @@ export async function listenForDrains(
       client = undefined;
       await c.query(`UNLISTEN ${RUNS_CHANNEL}`).catch(() => {});
       c.release();
-      setMode("poll", "a probe NOTIFY did not come back (a pooler in transaction mode?): polling");
+      setMode(
+        "poll",
+        "a probe NOTIFY did not come back (a pooler in transaction mode? pass a direct --listen-url): polling",
+      );
       return;
     }
     retryMs = 1000;
-    setMode("listen", "LISTEN on a dedicated connection");
+    setMode(
+      "listen",
+      listenUrl
+        ? "LISTEN on the direct --listen-url connection"
+        : "LISTEN on a dedicated connection",
+    );
   };
 
   const schedule = () => {

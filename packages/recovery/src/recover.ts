@@ -10,6 +10,7 @@ import {
   recordClassification,
 } from "./ledger.js";
 import { recoveryEvent } from "./log.js";
+import { runNextQueued, runUnappliedInput } from "./multitask.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
@@ -128,11 +129,31 @@ async function decide(
     case "running":
       return result(report.tracked ? "already_running" : "not_stuck", report.reason);
     case "completed":
-      await note("completed");
-      return result("not_stuck", report.reason);
-    case "waiting":
-      await note("waiting");
-      return result("waiting", report.reason);
+    case "waiting": {
+      const extra = hooks.control ? { control: hooks.control } : {};
+      // A run that died between its claim and its first checkpoint: its stored input never ran.
+      const unapplied = await runUnappliedInput(
+        handle,
+        threadId,
+        head,
+        run,
+        o,
+        extra,
+        hooks.onChunk,
+      );
+      if (unapplied) {
+        const { outcome } = unapplied;
+        return result("resumed", `ran its stored input on ${head}; ${outcome}`, { outcome });
+      }
+      await note(report.state);
+      // Inputs queued behind the last run (multitask "enqueue") whose owner did not run them.
+      const queued = await runNextQueued(handle, threadId, o, extra, hooks.onChunk);
+      if (queued) {
+        const { outcome } = queued;
+        return result("resumed", `ran its next queued input; ${outcome}`, { outcome });
+      }
+      return result(report.state === "completed" ? "not_stuck" : "waiting", report.reason);
+    }
     case "dead":
       if (!o.force) return result("dead", report.reason);
       break;

@@ -4,7 +4,7 @@
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
 import { RunControl } from "@langchain/langgraph";
 import { findCandidates } from "./candidates.js";
-import { msUntilNextDue } from "./ledger-drain.js";
+import { msUntilNextDue, type RunsNotification } from "./ledger-drain.js";
 import { type DrainListener, listenForDrains, type WakeMode } from "./notify.js";
 import type { RecoverHooks, RecoverResult } from "./recover.js";
 
@@ -12,6 +12,12 @@ import type { RecoverHooks, RecoverResult } from "./recover.js";
 export interface WorkerOptions {
   /** LISTEN for drains on a dedicated connection (falls back to polling if it cannot). @default true */
   listen?: boolean;
+  /**
+   * A direct Postgres URL for the LISTEN connection when the checkpointer's pool goes through a
+   * pooler in transaction mode (PgBouncer), which cannot hold a LISTEN: it needs a session.
+   * @default one of the checkpointer's pool connections
+   */
+  listenUrl?: string;
   /** Poll interval for drained threads when not listening (PGlite, a pooler), ms. @default 1000 */
   pollMs?: number;
   /**
@@ -107,7 +113,8 @@ export class RecoveryWorker {
   /** Starts listening and looping; resolves once the first look at the ledger is under way. */
   async start(): Promise<void> {
     if (this.options.listen ?? true) {
-      this.listener = await listenForDrains(this.host.saver, () => this.wake(), {
+      this.listener = await listenForDrains(this.host.saver, (n) => this.heard(n), {
+        listenUrl: this.options.listenUrl,
         onMode: (mode, reason) => {
           this.stats.mode = mode;
           this.emit({ action: "mode", mode, reason });
@@ -118,6 +125,14 @@ export class RecoveryWorker {
     this.stats.mode = this.listener?.mode ?? "poll";
     this.emit({ action: "started", mode: this.stats.mode });
     this.loopDone = this.loop();
+  }
+
+  /** A drain was announced (wake up), or a multitask request asks one of our resumes to drain. */
+  private heard(n: RunsNotification): void {
+    if (n.event === "handoff") {
+      const run = n.thread_id === undefined ? undefined : this.inFlight.get(n.thread_id);
+      run?.control.requestDrain("a new run was sent to this thread (multitask)");
+    } else this.wake();
   }
 
   /** Wakes the loop now (a drain was announced, a slot freed, stop was called). */

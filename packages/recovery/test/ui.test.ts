@@ -1,10 +1,12 @@
 // The dashboard in a real headless Chromium: a SIGKILLed durable run shows up as stuck, the
 // recover button finishes it and its timeline shows the recovery; force-recover re-drives a
-// failed thread; hostile thread ids stay text; tokens, read-only mode and host binding hold.
+// failed thread; the archive button moves a thread to a file:// location and restore brings it back
+// identical; hostile thread ids stay text; tokens, read-only mode and host binding hold.
 import { request } from "node:http";
 import { resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { readRun, runDurably } from "../src/index.js";
+import { listArchives, readRun, runDurably } from "../src/index.js";
+import { snapshot, tempArchiveDir } from "./archive-support.js";
 import {
   browserAvailable,
   launchBrowser,
@@ -14,6 +16,7 @@ import {
   startDashboardCli,
 } from "./browser.js";
 import { closeEffects, ensureEffectsTable } from "./fixtures/agent.js";
+import { interruptGraph } from "./fixtures/graphs.js";
 import {
   FIXTURES,
   leasesLapsed,
@@ -37,11 +40,12 @@ describe.skipIf(!up)("agentstate ui in a browser", () => {
   let env: Awaited<ReturnType<typeof testSaver>>;
   let browser: Browser;
   let dash: RunningDashboard;
+  let archiveDir: Awaited<ReturnType<typeof tempArchiveDir>>;
   const globals = ["--schema", schema, "--config", resolve(FIXTURES, "project/langgraph.json")];
-  const fixtureEnv = { AGENT_FIXTURE: JSON.stringify({ schema }) };
 
   beforeAll(async () => {
     env = await testSaver(schema);
+    archiveDir = await tempArchiveDir("ui");
     await ensureEffectsTable(schema);
     // A durable agent run SIGKILLed in the middle of a tool call.
     const child = spawnTs(resolve(FIXTURES, "run-agent.ts"), ["durable", "ui-crash"], {
@@ -77,7 +81,11 @@ describe.skipIf(!up)("agentstate ui in a browser", () => {
     await leasesLapsed(env.pool, schema);
     [browser, dash] = await Promise.all([
       launchBrowser(),
-      startDashboardCli(globals, [], fixtureEnv),
+      // The archive location comes from the environment's default (AGENTSTATE_ARCHIVE_URL).
+      startDashboardCli(globals, [], {
+        AGENT_FIXTURE: JSON.stringify({ schema }),
+        AGENTSTATE_ARCHIVE_URL: archiveDir.url,
+      }),
     ]);
   });
   afterAll(async () => {
@@ -85,6 +93,7 @@ describe.skipIf(!up)("agentstate ui in a browser", () => {
     if (dash) expect(await dash.stop()).toBe(0);
     await closeEffects();
     await env?.dispose();
+    await archiveDir?.remove();
   });
 
   const text = async (page: Page, selector: string) =>
@@ -176,6 +185,87 @@ describe.skipIf(!up)("agentstate ui in a browser", () => {
     await page.close();
   });
 
+  it("archive a completed thread from its page, find it under archived, restore it identical", async () => {
+    const { makeGraph } = await import("./fixtures/project/steps.mjs");
+    const steps = await makeGraph();
+    steps.checkpointer = env.saver;
+    await runDurably(steps, { log: [] }, cfg("ui-done"), { graphId: "steps" });
+    const before = await snapshot(env.saver, "ui-done");
+    const { page, dialogs, errors } = await openPage(browser);
+    await page.goto(`${dash.url}#/thread/ui-done`);
+    await untilText(page, "#thread-id", "ui-done");
+    expect(await text(page, "#thread-state")).toBe("completed");
+    const timeline = await page.locator("#timeline tbody tr").allTextContents();
+    expect(timeline.length).toBeGreaterThan(2);
+
+    await page.locator(".actions button.archive").click();
+    await untilText(page, "#thread-state", "archived");
+    expect(await text(page, "#flash")).toMatch(/^ui-done: archived to file:\/\/\//);
+    expect(await text(page, "#thread-reason")).toContain(`archived to ${archiveDir.url}`);
+    expect(await page.locator(".actions button.restore").isEnabled()).toBe(true);
+    expect(await page.locator("#timeline").count()).toBe(0);
+    await screenshot(page, "dashboard-thread-archived");
+    expect(await archiveDir.files()).toHaveLength(1);
+    await expect(env.saver.getTuple(cfg("ui-done"))).rejects.toMatchObject({ code: "ARCHIVED" });
+
+    // The overview counts it under archived; the archived card lists it from the archive index.
+    await page.goto(dash.url);
+    await page.locator('#app[data-page="overview"][data-ready]').waitFor();
+    expect(await text(page, '.card[data-state="archived"] .count')).toBe("1");
+    await page.locator('.card[data-state="archived"]').click();
+    await page.locator("#threads td.mono", { hasText: archiveDir.url }).waitFor();
+    expect(await page.locator("#threads a.thread").allTextContents()).toEqual(["ui-done"]);
+    await screenshot(page, "dashboard-archived-list");
+
+    // Restore: the thread is back, its timeline and its rows exactly as before.
+    await page.locator("#threads a.thread", { hasText: "ui-done" }).click();
+    await untilText(page, "#thread-id", "ui-done");
+    await page.locator(".actions button.restore").click();
+    await untilText(page, "#thread-state", "completed");
+    expect(await text(page, "#flash")).toBe(`ui-done: restored from ${archiveDir.url}`);
+    expect(await page.locator("#timeline tbody tr").allTextContents()).toEqual(timeline);
+    expect(await text(page, "#ledger")).toContain("restored");
+    await screenshot(page, "dashboard-thread-restored");
+    expect(await snapshot(env.saver, "ui-done")).toEqual(before);
+    expect((await listArchives(env.saver)).archives).toEqual([]);
+
+    // A waiting thread (its run unfinished) is refused until the user says "archive anyway".
+    await interruptGraph(env.saver).invoke({ log: [] }, cfg("ui-wait"));
+    await page.goto(`${dash.url}#/thread/ui-wait`);
+    await untilText(page, "#thread-id", "ui-wait");
+    const shown = await text(page, "#thread-state");
+    await page.locator(".actions button.archive").click();
+    await page.locator("#archive-confirm button.archive-anyway").waitFor();
+    expect(await text(page, "#archive-confirm")).toContain(
+      'Thread "ui-wait" is waiting: its run may be unfinished. Archive it anyway?',
+    );
+    expect(await text(page, "#thread-state")).toBe(shown);
+    expect(await env.saver.getTuple(cfg("ui-wait"))).toBeDefined();
+    await screenshot(page, "dashboard-archive-confirm");
+    await page.locator("#archive-confirm button.archive-anyway").click();
+    await untilText(page, "#thread-state", "archived");
+    expect((await listArchives(env.saver)).archives.map((a) => a.threadId)).toEqual(["ui-wait"]);
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+
+    // Without the token both POSTs are refused and change nothing.
+    for (const [path, threadId] of [
+      ["/api/archive", "ui-done"],
+      ["/api/restore", "ui-wait"],
+    ]) {
+      const post = await fetch(`${dash.origin}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ threadId, force: true }),
+      });
+      expect(post.status).toBe(403);
+      expect((await errorOf(post)).code).toBe("FORBIDDEN");
+    }
+    expect((await listArchives(env.saver)).archives.map((a) => a.threadId)).toEqual(["ui-wait"]);
+    expect(await env.saver.getTuple(cfg("ui-done"))).toBeDefined();
+  });
+
   it("hostile thread ids and values are shown as text, never as markup", async () => {
     const { page, dialogs, errors } = await openPage(browser);
     for (const id of [XSS_ID, QUOTE_ID]) {
@@ -235,7 +325,13 @@ describe.skipIf(!up)("agentstate ui in a browser", () => {
 
   it("--read-only without a graph: buttons disabled, POST refused with the right token", async () => {
     const token = "a-read-only-token-of-32-characters";
-    const ro = await startDashboardCli(["--schema", schema], ["--read-only", "--token", token]);
+    const [ro, plain] = await Promise.all([
+      startDashboardCli(
+        ["--schema", schema],
+        ["--read-only", "--token", token, "--archive-to", archiveDir.url],
+      ),
+      startDashboardCli(["--schema", schema]),
+    ]);
     try {
       const { page } = await openPage(browser);
       await page.goto(`${ro.url}#/thread/ui-crash`);
@@ -245,6 +341,19 @@ describe.skipIf(!up)("agentstate ui in a browser", () => {
         "read-only dashboard (--read-only)",
       );
       expect(await text(page, "#thread-reason")).toBe("no pending work");
+      expect(await page.locator(".actions button.archive").isDisabled()).toBe(true);
+      expect(await page.locator(".actions button.archive").getAttribute("title")).toBe(
+        "read-only dashboard (--read-only)",
+      );
+      await page.goto(`${ro.url}#/thread/ui-wait`);
+      await untilText(page, "#thread-state", "archived");
+      expect(await page.locator(".actions button.restore").isDisabled()).toBe(true);
+      await screenshot(page, "dashboard-read-only-archived");
+      // Without an archive location there is no Archive button, and a note says why.
+      await page.goto(`${plain.url}#/thread/ui-crash`);
+      await untilText(page, "#thread-id", "ui-crash");
+      expect(await page.locator("button.archive").count()).toBe(0);
+      expect(await text(page, "#archive-note")).toContain("--archive-to <url>");
       await page.goto(ro.url);
       await page.locator('#app[data-page="overview"][data-ready]').waitFor();
       expect(await page.textContent("#app")).toContain("From the ledger only");
@@ -256,8 +365,19 @@ describe.skipIf(!up)("agentstate ui in a browser", () => {
       });
       expect(post.status).toBe(403);
       expect((await errorOf(post)).code).toBe("READ_ONLY");
+      for (const path of ["/api/archive", "/api/restore"]) {
+        const refused = await fetch(`${ro.origin}${path}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Agentstate-Token": token },
+          body: JSON.stringify({ threadId: "ui-wait", force: true }),
+        });
+        expect(refused.status).toBe(403);
+        expect((await errorOf(refused)).code).toBe("READ_ONLY");
+      }
+      expect((await listArchives(env.saver)).archives.map((a) => a.threadId)).toEqual(["ui-wait"]);
     } finally {
       expect(await ro.stop()).toBe(0);
+      expect(await plain.stop()).toBe(0);
     }
   });
 

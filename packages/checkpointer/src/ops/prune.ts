@@ -1,3 +1,4 @@
+import { APPEND_TYPE_SQL } from "../compact/format.js";
 import { CheckpointerError } from "../errors.js";
 import type { PostgresCheckpointer } from "../saver.js";
 import type { Tables } from "../sql/identifiers.js";
@@ -31,7 +32,7 @@ export interface PruneResult {
  * Retention. Works a batch of threads at a time, each batch a couple of short statements, so a
  * writer is never blocked for long. A kept checkpoint keeps the ancestors a DeltaChannel needs to
  * rebuild its value (back to the nearest stored snapshot), and blobs go only once no remaining
- * checkpoint names them.
+ * checkpoint names them, nor any row a named compact row builds on.
  */
 export async function prune(
   saver: PostgresCheckpointer,
@@ -174,6 +175,29 @@ function doomedCte(t: Tables): string {
     )`;
 }
 
+/**
+ * `bases`: every row a referenced compact row builds on, transitively (storage: "compact"). The
+ * base version is read from the row's header (`\0as1 <keep> <suffix> <length> <base>\n`, see
+ * compact/format.ts); threads without compact rows start no recursion.
+ */
+function basesCte(t: Tables): string {
+  const base = (blob: string) => {
+    const h = `split_part(encode(substring(${blob} from 6 for 300), 'escape'), E'\\n', 1)`;
+    const skip = [1, 2, 3].map((i) => `length(split_part(${h}, ' ', ${i}))`).join(" + ");
+    return `substr(${h}, ${skip} + 4)`;
+  };
+  return `bases AS (
+      SELECT b.thread_id, b.checkpoint_ns, b.channel, ${base("b.blob")} AS version
+      FROM referenced r JOIN ${t.blobs} b ON b.thread_id = r.thread_id AND b.checkpoint_ns = r.checkpoint_ns
+        AND b.channel = r.channel AND b.version = r.version
+      WHERE b.type LIKE ${APPEND_TYPE_SQL}
+      UNION
+      SELECT p.thread_id, p.checkpoint_ns, p.channel, ${base("p.blob")}
+      FROM bases k JOIN ${t.blobs} p ON p.thread_id = k.thread_id AND p.checkpoint_ns = k.checkpoint_ns
+        AND p.channel = k.channel AND p.version = k.version
+      WHERE p.type LIKE ${APPEND_TYPE_SQL})`;
+}
+
 async function trimThreads(
   saver: PostgresCheckpointer,
   batch: string[],
@@ -201,10 +225,13 @@ async function trimThreads(
     : `SELECT thread_id, checkpoint_ns, checkpoint FROM ${t.checkpoints} WHERE thread_id = ANY($1::text[])`;
   const orphans = `${t.blobs} b WHERE b.thread_id = ANY($1::text[]) AND NOT EXISTS (
       SELECT 1 FROM referenced r WHERE r.thread_id = b.thread_id AND r.checkpoint_ns = b.checkpoint_ns
-        AND r.channel = b.channel AND r.version = b.version)`;
-  const blobSql = `WITH ${dryRun ? `${doomed}, ` : ""}referenced AS (
+        AND r.channel = b.channel AND r.version = b.version) AND NOT EXISTS (
+      SELECT 1 FROM bases k WHERE k.thread_id = b.thread_id AND k.checkpoint_ns = b.checkpoint_ns
+        AND k.channel = b.channel AND k.version = b.version)`;
+  const blobSql = `WITH ${dryRun ? `${doomed}, ` : "RECURSIVE "}referenced AS (
       SELECT DISTINCT k.thread_id, k.checkpoint_ns, v.key AS channel, v.value AS version
-      FROM (${remaining}) k CROSS JOIN LATERAL jsonb_each_text(k.checkpoint -> 'channel_versions') v)
+      FROM (${remaining}) k CROSS JOIN LATERAL jsonb_each_text(k.checkpoint -> 'channel_versions') v),
+    ${basesCte(t)}
     ${dryRun ? `SELECT count(*)::int AS b FROM ${orphans}` : `, gone AS (DELETE FROM ${orphans} RETURNING 1) SELECT count(*)::int AS b FROM gone`}`;
   const [blobs] = await saver.run<{ b: number }>(
     "prune()",

@@ -1,6 +1,12 @@
 // Totals for `agentstate stats` and the gauges: hot (in Postgres) and archived (cold tier).
 import type { PostgresCheckpointer } from "../saver.js";
 
+/**
+ * Up to this many blob/write rows are counted exactly (a bounded scan); above it the planner's
+ * estimate is used. The estimate alone is -1 or 0 on tables never analyzed (fresh or small ones).
+ */
+export const EXACT_COUNT_LIMIT = 10_000;
+
 export interface CheckpointStats {
   totalCheckpoints: number;
   /** Threads with checkpoints in Postgres (hot). */
@@ -11,8 +17,13 @@ export interface CheckpointStats {
   archivedBytes: number;
   oldestCheckpointAt: Date | null;
   newestCheckpointAt: Date | null;
-  /** Estimated from the planner's statistics: exact counts would scan these tables. */
+  /**
+   * Exact up to {@link EXACT_COUNT_LIMIT} rows (counted with a bounded scan); above that the
+   * planner's estimate (`pg_class.reltuples`, at least the limit + 1): a full count would scan
+   * the table.
+   */
   approximateBlobs: number;
+  /** Like `approximateBlobs`, for pending writes. */
   approximateWrites: number;
   /** On-disk size including indexes and TOAST, per table. */
   bytes: {
@@ -23,7 +34,14 @@ export interface CheckpointStats {
   };
 }
 
-/** Totals, time range and sizes; exact counts come from checkpoint indexes, never from blobs. */
+/** Exact row count up to the limit (a LIMIT-ed scan), else the estimate, never below limit + 1. */
+function bounded(table: string, regclassParam: string): string {
+  return `(SELECT CASE WHEN b.n <= ${EXACT_COUNT_LIMIT} THEN b.n
+      ELSE greatest(b.n, (SELECT reltuples FROM pg_class WHERE oid = to_regclass(${regclassParam}))) END
+    FROM (SELECT count(*)::float8 AS n FROM (SELECT 1 FROM ${table} LIMIT ${EXACT_COUNT_LIMIT + 1}) l) b)`;
+}
+
+/** Totals, time range and sizes; blob and write counts are exact only up to EXACT_COUNT_LIMIT. */
 export async function getCheckpointStats(saver: PostgresCheckpointer): Promise<CheckpointStats> {
   const t = saver.tables;
   const [row] = await saver.run<Record<string, string | number | Date | null>>(
@@ -33,8 +51,8 @@ export async function getCheckpointStats(saver: PostgresCheckpointer): Promise<C
       (SELECT count(*) FROM (SELECT DISTINCT thread_id FROM ${t.checkpoints}) d)::float8 AS threads,
       (SELECT min(created_at) FROM ${t.checkpoints}) AS oldest,
       (SELECT max(created_at) FROM ${t.checkpoints}) AS newest,
-      (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass($1))::float8 AS blobs,
-      (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass($2))::float8 AS writes,
+      ${bounded(t.blobs, "$1")} AS blobs,
+      ${bounded(t.writes, "$2")} AS writes,
       pg_total_relation_size(to_regclass($3))::float8 AS cp_bytes,
       pg_total_relation_size(to_regclass($1))::float8 AS blob_bytes,
       pg_total_relation_size(to_regclass($2))::float8 AS write_bytes,

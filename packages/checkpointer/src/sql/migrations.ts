@@ -144,5 +144,24 @@ function raw(t: Tables): (string | string[])[] {
       `CREATE INDEX IF NOT EXISTS agentstate_runs_drained_idx ON ${t.runs} (lease_until)
         INCLUDE (thread_id, graph_id) WHERE status = 'drained'`,
     ],
+    // v17 (ours, for `storage: "compact"`): a read fetches a compact value's whole chain (rows
+    // typed "agentstate-append:<root version>") with one scan of this small partial index. It
+    // holds compact rows only, so default-mode writes never touch it.
+    `CREATE INDEX IF NOT EXISTS checkpoint_blobs_chain_idx ON ${t.blobs}
+      (thread_id, checkpoint_ns, channel, type) WHERE type LIKE 'agentstate-append:%'`,
+    // v18 (ours, for @agentstate/recovery's multitask "enqueue"): inputs sent to a thread while
+    // a run held it, run after it in id order. `details` is the run's resume record (config and
+    // the input serialized with the checkpointer's serde); a row is deleted by the claim that runs it.
+    [
+      `CREATE TABLE IF NOT EXISTS ${t.schema}.agentstate_run_queue (
+        id BIGSERIAL PRIMARY KEY,
+        thread_id TEXT NOT NULL,
+        graph_id TEXT,
+        details JSONB NOT NULL DEFAULT '{}',
+        enqueued_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`,
+      `CREATE INDEX IF NOT EXISTS agentstate_run_queue_thread_idx
+        ON ${t.schema}.agentstate_run_queue (thread_id, id)`,
+    ],
   ];
 }

@@ -1,3 +1,4 @@
+import { readChainsSql } from "./chains.js";
 import type { Tables } from "./identifiers.js";
 
 /** `($k::text, $k+1::text, …)` rows for a multi-row VALUES list; casts make PGlite and pg agree on types. */
@@ -111,7 +112,8 @@ export function putWritesSql(
 
 /**
  * The read path: checkpoint rows, the blobs their channel_versions name (probed by key,
- * so the cost does not grow with the thread), and their pending writes, in one query.
+ * so the cost does not grow with the thread), their pending writes, and the chain rows of
+ * compact blobs (kind 3, see chains.ts), in one query.
  * `cpSql` selects CP_COLUMNS in `order`; checkpoint rows carry their rank in `idx`.
  * Pending writes come unordered: callers sort them by writesSortKey.
  */
@@ -119,7 +121,9 @@ export function readSql(t: Tables, cpSql: string, order: string): string {
   // LIMIT 1 / OFFSET 0 keep each lateral subquery a parameterized primary-key probe: without them
   // the planner flattens it into a join that reads every blob (or write) row of the thread.
   // No ORDER BY: checkpoint rows carry their rank, writes are sorted per checkpoint in code.
-  return `WITH cp AS (SELECT x.*, row_number() OVER (ORDER BY ${order}) AS ord FROM (${cpSql}) AS x)
+  const chains = readChainsSql(t);
+  return `WITH cp AS (SELECT x.*, row_number() OVER (ORDER BY ${order}) AS ord FROM (${cpSql}) AS x),
+  ${chains.cte}
   SELECT 0 AS kind, cp.thread_id, cp.checkpoint_ns, cp.checkpoint_id,
     cp.parent_checkpoint_id AS a, cp.checkpoint::text AS b, cp.metadata::text AS c,
     NULL::text AS d, NULL::bytea AS blob, cp.ord::int AS idx
@@ -141,61 +145,13 @@ export function readSql(t: Tables, cpSql: string, order: string): string {
     SELECT * FROM ${t.writes} w
     WHERE w.thread_id = cp.thread_id AND w.checkpoint_ns = cp.checkpoint_ns AND w.checkpoint_id = cp.checkpoint_id
     OFFSET 0
-  ) AS w`;
+  ) AS w
+  UNION ALL
+  ${chains.select}`;
 }
 
 export const CP_COLUMNS =
   "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata";
-
-/**
- * Native getDeltaChannelHistory: walk the parent chain of the target once, each step dropping
- * the channels whose value was stored there (the seed), then return every on-path write of the
- * channels still wanted at that step plus the seeds. One query.
- * $1 thread_id, $2 ns, $3 target checkpoint id (NULL = latest), $4 channel names.
- */
-export function deltaHistorySql(t: Tables): string {
-  return `WITH RECURSIVE target AS (
-    SELECT parent_checkpoint_id FROM ${t.checkpoints}
-    WHERE thread_id = $1 AND checkpoint_ns = $2 AND ($3::text IS NULL OR checkpoint_id = $3)
-    ORDER BY checkpoint_id DESC LIMIT 1
-  ), chain AS (
-    SELECT c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint -> 'channel_versions' AS cv,
-      1 AS depth, $4::text[] AS wanted
-    FROM target JOIN ${t.checkpoints} c
-      ON c.thread_id = $1 AND c.checkpoint_ns = $2 AND c.checkpoint_id = target.parent_checkpoint_id
-    UNION ALL
-    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.checkpoint -> 'channel_versions', chain.depth + 1, nxt.wanted
-    FROM chain
-    CROSS JOIN LATERAL (
-      SELECT ARRAY(
-        SELECT r FROM unnest(chain.wanted) AS r
-        WHERE NOT EXISTS (
-          SELECT 1 FROM ${t.blobs} b
-          WHERE b.thread_id = $1 AND b.checkpoint_ns = $2 AND b.channel = r
-            AND b.version = chain.cv ->> r AND b.type <> 'empty')
-      ) AS wanted
-    ) AS nxt
-    JOIN ${t.checkpoints} p
-      ON p.thread_id = $1 AND p.checkpoint_ns = $2 AND p.checkpoint_id = chain.parent_checkpoint_id
-    WHERE cardinality(nxt.wanted) > 0
-  )
-  SELECT * FROM (
-    SELECT 0 AS kind, chain.depth, w.channel, w.task_id, w.task_path, w.idx, w.type, w.blob
-    FROM chain JOIN ${t.writes} w
-      ON w.thread_id = $1 AND w.checkpoint_ns = $2 AND w.checkpoint_id = chain.checkpoint_id
-     AND w.channel = ANY (chain.wanted)
-    UNION ALL
-    SELECT 1, chain.depth, b.channel, NULL, NULL, 0, b.type, b.blob
-    FROM chain CROSS JOIN LATERAL unnest(chain.wanted) AS r(ch)
-    CROSS JOIN LATERAL (
-      SELECT bb.channel, bb.type, bb.blob FROM ${t.blobs} bb
-      WHERE bb.thread_id = $1 AND bb.checkpoint_ns = $2 AND bb.channel = r.ch
-        AND bb.version = chain.cv ->> r.ch AND bb.type <> 'empty'
-      LIMIT 1
-    ) AS b
-  ) AS u
-  ORDER BY kind, depth DESC, task_path COLLATE "C", task_id COLLATE "C", idx`;
-}
 
 /** Per-row column types of the combined statement's VALUES lists. */
 const BATCH_BLOB = ["text", "text", "text", "text", "text", "bytea"] as const;

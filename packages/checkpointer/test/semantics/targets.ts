@@ -1,7 +1,10 @@
 // The savers the differential suite runs on, and the background traffic of the "under load" target.
+
+import { PGlite } from "@electric-sql/pglite";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
-import type { PostgresCheckpointer } from "../../src/index.js";
-import { pgliteTarget, postgresTarget } from "../helpers.js";
+import pg from "pg";
+import { PostgresCheckpointer, type PostgresCheckpointerOptions } from "../../src/index.js";
+import { DATABASE_URL, pgliteTarget, postgresTarget, uniqueSchema } from "../helpers.js";
 
 export interface Opened {
   saver: PostgresCheckpointer;
@@ -22,6 +25,44 @@ export const postgres: SemanticsTarget = {
     return { saver, close: dispose };
   },
 };
+
+/** A saver with `storage: "compact"`: every growing value is stored as appends to a chain. */
+export function compactTarget(
+  engine: "postgres" | "pglite",
+  options: Omit<PostgresCheckpointerOptions, "schema" | "storage" | "endPool"> = {},
+): SemanticsTarget {
+  const chain = options.compactMaxChain ? `, chains of ${options.compactMaxChain}` : "";
+  return {
+    name: `${engine}-compact${chain}`,
+    async open() {
+      if (engine === "pglite") {
+        const db = await PGlite.create("memory://");
+        const saver = new PostgresCheckpointer(db, undefined, {
+          ...options,
+          storage: "compact",
+          endPool: true,
+        });
+        await saver.setup();
+        return { saver, close: () => saver.end() };
+      }
+      const schema = uniqueSchema("tc");
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+      const saver = new PostgresCheckpointer(pool, undefined, {
+        ...options,
+        schema,
+        storage: "compact",
+      });
+      await saver.setup();
+      return {
+        saver,
+        async close() {
+          await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+          await pool.end();
+        },
+      };
+    },
+  };
+}
 
 export const pglite: SemanticsTarget = {
   name: "pglite",

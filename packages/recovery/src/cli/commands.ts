@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { Command, Option } from "commander";
 import { registerArchiveCommands } from "./archive-commands.js";
 import { collect, duration, int } from "./args.js";
+import { registerCompactCommands } from "./compact-commands.js";
 import { registerDataCommands } from "./data-commands.js";
 import { registerInspectCommands } from "./inspect-commands.js";
 import { EXIT_CODES_HELP } from "./output.js";
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerRecoveryCommands(program);
   registerInspectCommands(program);
   registerArchiveCommands(program);
+  registerCompactCommands(program);
   registerWorkerCommand(program);
   return program;
 }

@@ -77,7 +77,7 @@ export function registerInspectCommands(program: Command): void {
   program
     .command("ui")
     .description(
-      "a local dashboard: threads by state, stuck list, timelines, storage; recover buttons",
+      "a local dashboard: threads by state, stuck list, timelines, storage; recover, archive and restore buttons",
     )
     .option("--port <n>", "port (0 picks a free one)", int("--port"), 7077)
     .option("--host <host>", "address to listen on (a non-loopback one needs --token)", "127.0.0.1")
@@ -86,9 +86,16 @@ export function registerInspectCommands(program: Command): void {
       "token the page and API require (default: a random one, printed in the URL)",
     )
     .option("--read-only", "no recover buttons: every POST is refused")
+    .option(
+      "--archive-to <url>",
+      "archive location for the Archive button (default: $AGENTSTATE_ARCHIVE_URL; none: no button)",
+    )
     .action(
       action(
-        async (ctx, o: { port: number; host: string; token?: string; readOnly?: boolean }) => {
+        async (
+          ctx,
+          o: { port: number; host: string; token?: string; readOnly?: boolean; archiveTo?: string },
+        ) => {
           const { startDashboard } = await import("../ui/server.js");
           const service = await optionalService(ctx);
           const dashboard = await startDashboard({
@@ -98,6 +105,7 @@ export function registerInspectCommands(program: Command): void {
             port: o.port,
             token: o.token,
             readOnly: Boolean(o.readOnly),
+            archiveTo: o.archiveTo || process.env.AGENTSTATE_ARCHIVE_URL || undefined,
             target: `${ctx.target.kind} ${ctx.target.location} (schema ${ctx.saver.options.schema})`,
           });
           ctx.out.result(

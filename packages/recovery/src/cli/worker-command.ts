@@ -9,6 +9,7 @@ export interface WorkerCommandOptions {
   drainTimeout: number;
   maxWait: number;
   listen: boolean;
+  listenUrl?: string;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -30,6 +31,10 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option("--max-wait <duration>", "longest sleep between two looks at the ledger", duration, 10)
     .option("--no-listen", "poll for drained threads every second instead of LISTEN (poolers)")
+    .option(
+      "--listen-url <url>",
+      "direct Postgres URL for LISTEN alone, when --database-url is a pooler (default: $AGENTSTATE_LISTEN_URL)",
+    )
     .action(
       action(
         async (ctx, o: WorkerCommandOptions) => {

@@ -111,6 +111,7 @@ export async function runWorker(ctx: Context, o: WorkerCommandOptions): Promise<
   const stopping = nextSignal();
   const worker = await service.start({
     listen: o.listen,
+    listenUrl: o.listenUrl ?? (process.env.AGENTSTATE_LISTEN_URL || undefined),
     maxWaitMs: o.maxWait * 1000,
     onEvent: log,
     onResult,

@@ -1,15 +1,17 @@
 // The dashboard's HTTP server (node:http only): the static page from src/ui/static, JSON GETs that
-// only read, and token-guarded POSTs for recover / force-recover.
+// only read, and token-guarded POSTs for recover / force-recover, archive and restore.
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
+import { parseLocation } from "../archive/location.js";
 import { mask } from "../cli/output.js";
 import { errorCode, RecoveryError } from "../errors.js";
 import type { RecoveryService } from "../service.js";
 import * as api from "./api.js";
+import { HttpError } from "./api.js";
 import { hostHeaderAllowed, newToken, refuseBinding, tokenMatches } from "./auth.js";
 
 export interface DashboardOptions {
@@ -26,6 +28,11 @@ export interface DashboardOptions {
   readOnly?: boolean;
   /** A label for the database (shown in the page). */
   target?: string;
+  /**
+   * Where the Archive button sends a thread (`s3://…`, `azure://…`, `file:///…`); without it the
+   * page has no Archive button. Restore needs none: it reads the location from the archive index.
+   */
+  archiveTo?: string;
 }
 
 export interface Dashboard {
@@ -65,17 +72,9 @@ const ACTIONS: Record<
   (ctx: api.ApiContext, body: Record<string, unknown>) => Promise<unknown>
 > = {
   "/api/recover": (ctx, body) => api.recover(ctx, threadParam(body.threadId), body.force === true),
+  "/api/archive": (ctx, body) => api.archive(ctx, threadParam(body.threadId), body.force === true),
+  "/api/restore": (ctx, body) => api.restore(ctx, threadParam(body.threadId)),
 };
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function send(res: ServerResponse, status: number, body: string, type: string): void {
   res.writeHead(status, { ...SECURITY_HEADERS, "Content-Type": type });
@@ -127,6 +126,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     service: options.service,
     readOnly: options.readOnly ?? false,
     target: options.target ?? "",
+    // Refused at start (ARCHIVE_LOCATION) rather than at the first click; credentials never appear.
+    archiveTo: options.archiveTo ? parseLocation(options.archiveTo).location : undefined,
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -198,7 +199,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
             ? 404
             : code === "INVALID_ARGUMENT" || code === "INVALID_CONFIG"
               ? 400
-              : code === "LEASE_HELD"
+              : code === "LEASE_HELD" || code === "THREAD_EXISTS"
                 ? 409
                 : 500;
       const message = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,6 @@
 // What the dashboard's views share: the token-carrying API call, links, badges, the one-shot
-// message after an action, and the recover / force-recover buttons.
-import { el } from "./charts.js";
+// message after an action, and the recover / force-recover, archive and restore buttons.
+import { el, formatBytes } from "./charts.js";
 
 const TOKEN_KEY = "agentstate-token";
 const query = new URLSearchParams(location.search);
@@ -89,6 +89,85 @@ export function recoverButtons(threadId, allowed, why) {
   return el("span", { class: "buttons" }, buttons);
 }
 
+/** Runs one POST action, then redraws the page with its outcome in the flash. */
+async function act(buttons, pending, call, describe) {
+  for (const b of buttons) b.disabled = true;
+  flash = { kind: "info", text: pending };
+  showFlash();
+  try {
+    flash = describe(await call());
+  } catch (e) {
+    if (e.code === "CONFIRM_REQUIRED") {
+      flash = null;
+      document.getElementById("flash")?.replaceChildren();
+      throw e;
+    }
+    flash = { kind: "error", text: e.message };
+  }
+  await rerender();
+}
+
+function archiveOutcome(threadId, r) {
+  if (r.outcome === "archived") {
+    return { kind: "ok", text: `${threadId}: archived to ${r.location} (${formatBytes(r.bytes)})` };
+  }
+  const why = r.reason ?? r.error?.message ?? "";
+  return { kind: "warn", text: `${threadId}: ${r.outcome}${why ? ` — ${why}` : ""}` };
+}
+
+/**
+ * The Archive button (POST /api/archive with the token). A thread whose run may be unfinished
+ * (running, waiting, crashed, dead) is refused first; the user can then "Archive anyway".
+ */
+export function archiveButton(threadId, allowed, why) {
+  const button = el(
+    "button",
+    { class: "archive", type: "button", disabled: !allowed, title: allowed ? undefined : why },
+    "Archive",
+  );
+  const confirm = el("span", { class: "confirm", id: "archive-confirm" });
+  const run = (force) =>
+    act(
+      [button],
+      `Archiving ${threadId}…`,
+      async () => (await api("/api/archive", { threadId, force })).result,
+      (r) => archiveOutcome(threadId, r),
+    );
+  button.addEventListener("click", () =>
+    run(false).catch((e) => {
+      // CONFIRM_REQUIRED: say why and offer "Archive anyway" (which sends force: true).
+      button.disabled = false;
+      const anyway = el("button", { class: "archive-anyway", type: "button" }, "Archive anyway");
+      const cancel = el("button", { type: "button" }, "Cancel");
+      anyway.addEventListener("click", () => run(true));
+      cancel.addEventListener("click", () => confirm.replaceChildren());
+      confirm.replaceChildren(el("span", { class: "flash warn" }, e.message), anyway, cancel);
+    }),
+  );
+  return el("span", { class: "buttons" }, button, confirm);
+}
+
+/** The Restore button of an archived thread (POST /api/restore with the token). */
+export function restoreButton(threadId, allowed, why) {
+  const button = el(
+    "button",
+    { class: "restore", type: "button", disabled: !allowed, title: allowed ? undefined : why },
+    "Restore",
+  );
+  button.addEventListener("click", () =>
+    act(
+      [button],
+      `Restoring ${threadId}…`,
+      async () => (await api("/api/restore", { threadId })).result,
+      (r) =>
+        r.outcome === "failed"
+          ? { kind: "error", text: `${threadId}: ${r.error?.message ?? "failed"}` }
+          : { kind: "ok", text: `${threadId}: ${r.outcome} from ${r.location}` },
+    ),
+  );
+  return el("span", { class: "buttons" }, button);
+}
+
 /** Why the buttons are off for the whole dashboard, or null when they work. */
 export const whyDisabled = (o) =>
   o.readOnly
@@ -102,6 +181,7 @@ export function setHeader(o) {
   const mode = [
     o.readOnly ? "read-only" : "",
     o.graphs.length ? `graphs: ${o.graphs.join(", ")}` : "no graph",
+    o.archiveTo ? `archive: ${o.archiveTo}` : "",
   ];
   document
     .getElementById("mode")

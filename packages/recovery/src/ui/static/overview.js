@@ -1,4 +1,4 @@
-// The overview: threads by state (counts), the stuck list with recover buttons, recently active
+// The overview: threads by state (counts; archived ones from the archive index), the stuck list with recover buttons, recently active
 // threads, and storage charts (checkpoints and bytes over time, largest threads).
 import { barChart, el, formatBytes, hbarChart } from "./charts.js";
 import {
@@ -66,7 +66,32 @@ function stuckTable(o) {
   );
 }
 
-function threadsTable(list) {
+/** Archived threads, from the archive index: where each file is and how big. */
+function archivedTable(list) {
+  if (list.length === 0) return el("p", { class: "muted" }, "No archived threads.");
+  return el(
+    "table",
+    { id: "threads" },
+    head(["Thread", "State", "Archived", "Checkpoints", "File size", "Location"]),
+    el(
+      "tbody",
+      {},
+      list.map((t) =>
+        row([
+          el("td", {}, threadLink(t.threadId)),
+          el("td", {}, badge(t.state)),
+          el("td", {}, when(t.lastActivityAt)),
+          el("td", { class: "num" }, String(t.checkpoints)),
+          el("td", { class: "num" }, formatBytes(t.bytes)),
+          el("td", { class: "mono" }, t.location),
+        ]),
+      ),
+    ),
+  );
+}
+
+function threadsTable(list, state) {
+  if (state === "archived") return archivedTable(list);
   if (list.length === 0) return el("p", { class: "muted" }, "No threads.");
   return el(
     "table",
@@ -143,7 +168,10 @@ export async function overviewPage(state) {
     el("div", { id: "flash" }),
     section("Threads by state", stateCards(o, state)),
     section("Stuck threads", el("p", { class: "muted" }, note), stuckTable(o)),
-    section(state ? `Threads: ${state}` : "Recently active threads", threadsTable(list.threads)),
+    section(
+      state ? `Threads: ${state}` : "Recently active threads",
+      threadsTable(list.threads, state),
+    ),
     section("Storage", storageView(storage, o.totals)),
   );
 }

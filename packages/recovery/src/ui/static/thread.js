@@ -1,11 +1,14 @@
 // The thread page: the ledger's story, the timeline (one row per step), the checkpoint list with
-// A/B selection, and state diffs; recover buttons. Every value is inserted as text.
-import { el } from "./charts.js";
+// A/B selection, and state diffs; recover, archive and restore buttons. An archived thread shows
+// where its file is and a Restore button. Every value is inserted as text.
+import { el, formatBytes } from "./charts.js";
 import {
   api,
+  archiveButton,
   badge,
   enc,
   recoverButtons,
+  restoreButton,
   section,
   setHeader,
   when,
@@ -46,6 +49,12 @@ function ledgerView(t) {
     if (l.needsReview) rows.push(["review", "needs review (non-idempotent tool call in flight)"]);
   }
   for (const r of t.receipts) rows.push([`receipt ${r.toolCallId}`, r.status]);
+  if (t.archive?.status === "restored") {
+    rows.push([
+      "archive",
+      `restored ${when(t.archive.restoredAt)} from ${t.archive.location} (archived ${when(t.archive.archivedAt)})`,
+    ]);
+  }
   if (t.head)
     rows.push(["head", `step ${t.head.step} · ${t.head.checkpointId} · ${when(t.head.time)}`]);
   return el(
@@ -248,6 +257,71 @@ function diffView(d) {
   );
 }
 
+function archiveView(a) {
+  const rows = [
+    ["location", a.location],
+    ["file", a.objectKey],
+    ["size", `${formatBytes(a.bytes)} (gzip) · sha256 ${a.sha256}`],
+    ["archived", when(a.archivedAt)],
+    [
+      "rows",
+      Object.entries(a.counts)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(" · "),
+    ],
+  ];
+  return el(
+    "dl",
+    { id: "archive" },
+    rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
+  );
+}
+
+/** The archive control of a hot thread: the button, or why there is none. */
+function archiveControl(t, o) {
+  if (!o.archiveTo) {
+    return el(
+      "p",
+      { class: "muted", id: "archive-note" },
+      "Archiving is off: start the dashboard with --archive-to <url> (or set AGENTSTATE_ARCHIVE_URL).",
+    );
+  }
+  const why = o.readOnly ? "read-only dashboard (--read-only)" : null;
+  return el(
+    "span",
+    { title: `archive to ${o.archiveTo}` },
+    archiveButton(t.threadId, t.actions.canArchive, why),
+  );
+}
+
+function archivedPage(t, o) {
+  const why = o.readOnly ? "read-only dashboard (--read-only)" : null;
+  return el(
+    "div",
+    {},
+    el("p", {}, el("a", { href: "#/" }, "← all threads")),
+    el("h1", { id: "thread-id" }, t.threadId),
+    el(
+      "p",
+      { class: "state-line" },
+      badge("archived", "thread-state"),
+      " ",
+      el("span", { id: "thread-reason" }, t.reason),
+    ),
+    el("div", { class: "actions" }, restoreButton(t.threadId, t.actions.canRestore, why)),
+    el("div", { id: "flash" }),
+    section(
+      "Archive",
+      archiveView(t.archive),
+      el(
+        "p",
+        { class: "muted" },
+        "Its checkpoints, ledger row and receipts are in this file, not in Postgres: restore the thread to see its timeline.",
+      ),
+    ),
+  );
+}
+
 /** States in which neither button has anything to do. */
 const SETTLED = new Set(["completed", "waiting", "running"]);
 
@@ -258,6 +332,7 @@ export async function threadPage(id) {
     api("/api/overview"),
   ]);
   setHeader(o);
+  if (t.state === "archived") return archivedPage(t, o);
   const diffBox = el("div", { id: "diff" });
   const showDiff = async (a, b) => {
     diffBox.replaceChildren(el("p", { class: "muted" }, "Loading diff…"));
@@ -284,7 +359,13 @@ export async function threadPage(id) {
       el("span", { id: "thread-reason" }, t.reason),
       t.exact ? null : el("span", { class: "muted" }, " (classified without the graph)"),
     ),
-    el("div", { class: "actions" }, recoverButtons(t.threadId, why === null, why)),
+    el(
+      "div",
+      { class: "actions" },
+      recoverButtons(t.threadId, why === null, why),
+      " ",
+      archiveControl(t, o),
+    ),
     el("div", { id: "flash" }),
     section("Ledger", ledgerView(t)),
     section("Timeline", timelineTable(t, showDiff)),
