@@ -31,7 +31,8 @@ export function defaultErrorKind(error: unknown): ErrorKind {
     cause?: unknown;
   };
   if (error instanceof Error && isConnectionError(error)) return "transient";
-  if (e.code === "CONNECTION_LOST") return "transient";
+  // The checkpointer's own codes for a write that had no effect and may succeed on retry.
+  if (e.code === "CONNECTION_LOST" || e.code === "TIMEOUT") return "transient";
   const status = Number(e.status ?? e.statusCode);
   if (status === 408 || status === 425 || status === 429 || (status >= 500 && status < 600)) {
     return "transient";

@@ -62,6 +62,8 @@ describe("error classification", () => {
       "transient",
     );
     expect(defaultErrorKind(new CheckpointerError("CONNECTION_LOST", "lost"))).toBe("transient");
+    // By code, not by wording: the statement was cancelled and had no effect.
+    expect(defaultErrorKind(new CheckpointerError("TIMEOUT", "cancelled"))).toBe("transient");
     expect(defaultErrorKind(Object.assign(new Error("slow down"), { status: 429 }))).toBe(
       "transient",
     );
