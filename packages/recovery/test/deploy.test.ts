@@ -16,8 +16,8 @@ import { closeDeployFixture, type DeployFixture } from "./fixtures/deploy-agent.
 import { postgresReachable, testSaver, uniqueSchema, waitFor } from "./helpers.js";
 
 const up = await postgresReachable();
-const THREADS = 20;
-const TURNS = 10;
+const THREADS = 50;
+const TURNS = 16;
 type Worker = ReturnType<typeof startWorker>;
 
 describe.skipIf(!up)("rolling deploy", () => {
@@ -40,7 +40,7 @@ describe.skipIf(!up)("rolling deploy", () => {
     const w = startWorker(
       fx,
       ["--drain-timeout", "30s"],
-      ["--concurrency", "10", "--lease-seconds", "5"],
+      ["--concurrency", "25", "--lease-seconds", "5"],
     );
     all.push(w);
     await workerStarted(w);
@@ -56,7 +56,7 @@ describe.skipIf(!up)("rolling deploy", () => {
     return rows[0]?.n ?? 0;
   };
 
-  it(`${THREADS} threads survive an app restart and 3 worker replacements`, async () => {
+  it(`${THREADS} threads survive an app restart and 5 worker replacements`, async () => {
     const ids = Array.from({ length: THREADS }, (_, i) => `roll-${String(i).padStart(2, "0")}`);
     let live = [await start(), await start()];
     const app = startApp(fx, ids, { drainOn: ["SIGTERM"], leaseSeconds: 5, drainTimeout: 30 });
@@ -75,7 +75,8 @@ describe.skipIf(!up)("rolling deploy", () => {
     expect(jsonLines(app).filter((l) => l.code === "DRAINED")).toHaveLength(THREADS);
 
     let handedOver = 0;
-    for (let round = 0; round < 3; round++) {
+    let replaced = 0;
+    for (let round = 0; round < 5; round++) {
       // Replace the worker that holds the most running resumes, once it holds some.
       // On a fast (or lightly loaded) machine the threads may all finish before the last round.
       const victim = await waitFor(
@@ -96,7 +97,9 @@ describe.skipIf(!up)("rolling deploy", () => {
       expect(stopped).toMatchObject({ abandoned: 0 });
       handedOver += Number(stopped?.drained ?? 0);
       live = [...live.filter((w) => w !== victim), await start()];
+      replaced += 1;
     }
+    console.log(`rolling deploy: ${replaced} worker replacements, ${handedOver} runs handed over`);
     expect(handedOver).toBeGreaterThan(0);
 
     await waitFor(
