@@ -8,12 +8,10 @@
  * Env: DATABASE_URL (loopback only), BENCH_ARCHIVE_THREADS (default 2,000, about a minute here; 10000 for the full
  * run), BENCH_ARCHIVE_CONCURRENCY (default 4), BENCH_QUICK=1 (100 threads).
  */
-import { spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { isEntryPoint, runIfEntryPoint } from "./lib/main.js";
+import { runWithSourceCondition } from "./lib/main.js";
 import { dropSchema, freshSchema, newPool } from "./lib/pg.js";
 import { fmt, fmtBytes, formatTable } from "./lib/table.js";
 
@@ -145,24 +143,4 @@ export async function main(): Promise<void> {
   }
 }
 
-// `npx tsx scripts/bench-archive.ts` starts without the workspace-source condition, under which
-// @agentstate/* would resolve to unbuilt dist/: run again with it.
-const hasCondition = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) =>
-  a.includes("agentstate-source"),
-);
-if (isEntryPoint(import.meta.url) && !hasCondition) {
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--conditions=agentstate-source",
-      "--import",
-      "tsx",
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    { stdio: "inherit" },
-  );
-  process.exitCode = r.status ?? 1;
-} else {
-  runIfEntryPoint(import.meta.url, main);
-}
+runWithSourceCondition(import.meta.url, main);

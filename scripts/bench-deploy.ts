@@ -14,7 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { isEntryPoint, runIfEntryPoint } from "./lib/main.js";
+import { runWithSourceCondition } from "./lib/main.js";
 import { databaseUrl, dropSchema, freshSchema, newPool } from "./lib/pg.js";
 import { median } from "./lib/stats.js";
 import { fmt, formatTable } from "./lib/table.js";
@@ -254,23 +254,4 @@ export async function main(): Promise<void> {
   }
 }
 
-// `npx tsx scripts/bench-deploy.ts` starts without the workspace-source condition: run again with it.
-const hasCondition = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) =>
-  a.includes("agentstate-source"),
-);
-if (isEntryPoint(import.meta.url) && !hasCondition) {
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--conditions=agentstate-source",
-      "--import",
-      "tsx",
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    { stdio: "inherit" },
-  );
-  process.exitCode = r.status ?? 1;
-} else {
-  runIfEntryPoint(import.meta.url, main);
-}
+runWithSourceCondition(import.meta.url, main);

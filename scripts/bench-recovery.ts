@@ -9,10 +9,8 @@
  *
  * Env: DATABASE_URL (loopback only), BENCH_QUICK=1 (1,000 threads, fewer repetitions).
  */
-import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { isEntryPoint, runIfEntryPoint } from "./lib/main.js";
+import { runWithSourceCondition } from "./lib/main.js";
 import { databaseUrl, dropSchema, freshSchema, newPool } from "./lib/pg.js";
 import { median } from "./lib/stats.js";
 import { fmt, formatTable, passFail } from "./lib/table.js";
@@ -283,24 +281,4 @@ async function explain(pool: import("pg").Pool, sql: string, params: unknown[]) 
   };
 }
 
-// `npx tsx scripts/bench-recovery.ts` starts without the workspace-source condition, under which
-// @agentstate/* would resolve to unbuilt dist/: run again with it.
-const hasCondition = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) =>
-  a.includes("agentstate-source"),
-);
-if (isEntryPoint(import.meta.url) && !hasCondition) {
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--conditions=agentstate-source",
-      "--import",
-      "tsx",
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    { stdio: "inherit" },
-  );
-  process.exitCode = r.status ?? 1;
-} else {
-  runIfEntryPoint(import.meta.url, main);
-}
+runWithSourceCondition(import.meta.url, main);

@@ -13,9 +13,7 @@
  * AGENTSTATE_CAMPAIGN_RESTART=1 (also stop and start the local Postgres under 200 threads: it
  * drops every connection of every other user of that server).
  */
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { isEntryPoint, runIfEntryPoint } from "./lib/main.js";
+import { runWithSourceCondition } from "./lib/main.js";
 import { databaseUrl, freshSchema } from "./lib/pg.js";
 import { median } from "./lib/stats.js";
 import { fmt, formatTable } from "./lib/table.js";
@@ -222,24 +220,4 @@ export async function main(): Promise<void> {
   }
 }
 
-// `npx tsx scripts/crash-campaign.ts` starts without the workspace-source condition, under which
-// @agentstate/* would resolve to unbuilt dist/: run again with it.
-const hasCondition = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) =>
-  a.includes("agentstate-source"),
-);
-if (isEntryPoint(import.meta.url) && !hasCondition) {
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--conditions=agentstate-source",
-      "--import",
-      "tsx",
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
-    { stdio: "inherit" },
-  );
-  process.exitCode = r.status ?? 1;
-} else {
-  runIfEntryPoint(import.meta.url, main);
-}
+runWithSourceCondition(import.meta.url, main);
