@@ -10,6 +10,7 @@ import { checkStuckState, readRun } from "../src/index.js";
 import { buildAgent, closeEffects, ensureEffectsTable, normalize } from "./fixtures/agent.js";
 import { buildLoop, LOOP_STEPS } from "./fixtures/loop.js";
 import {
+  effectCounts,
   FIXTURES,
   postgresReachable,
   runCli,
@@ -37,14 +38,7 @@ describe.skipIf(!up)("kills at exact points", () => {
     await env.dispose();
   });
 
-  const effects = async (threadId: string) => {
-    const { rows } = await env.pool.query<{ tool_call_id: string; phase: string; n: number }>(
-      `SELECT tool_call_id, phase, count(*)::int AS n FROM "${schema}".side_effects
-       WHERE thread_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
-      [threadId],
-    );
-    return Object.fromEntries(rows.map((r) => [`${r.tool_call_id}:${r.phase}`, r.n]));
-  };
+  const effects = (threadId: string) => effectCounts(env.pool, schema, threadId);
   const blocked = (child: Spawned) =>
     waitFor(
       async () => child.stdout().includes('"blocked":"put"'),

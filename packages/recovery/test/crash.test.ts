@@ -4,6 +4,7 @@ import { HumanMessage } from "@langchain/core/messages";
 import { checkStuckState, readRun, recoverStuckSession } from "../src/index.js";
 import { buildAgent, closeEffects, ensureEffectsTable, normalize } from "./fixtures/agent.js";
 import {
+  effectCounts,
   FIXTURES,
   postgresReachable,
   runCli,
@@ -29,14 +30,7 @@ describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
     await env.dispose();
   });
 
-  const effects = async (threadId: string) => {
-    const { rows } = await env.pool.query<{ tool_call_id: string; phase: string; n: number }>(
-      `SELECT tool_call_id, phase, count(*)::int AS n FROM "${schema}".side_effects
-       WHERE thread_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
-      [threadId],
-    );
-    return Object.fromEntries(rows.map((r) => [`${r.tool_call_id}:${r.phase}`, r.n]));
-  };
+  const effects = (threadId: string) => effectCounts(env.pool, schema, threadId);
 
   it("is seen as running while its lease lasts, then crashed; recovery finishes it once", async () => {
     const threadId = "crash-api";

@@ -123,3 +123,17 @@ export async function leasesLapsed(pool: pg.Pool, schema: string): Promise<void>
     return rows[0]?.n === 0;
   }, "every lease to lapse");
 }
+
+/** The fixture agent's side-effect log of one thread, as { "callId:phase": count }. */
+export async function effectCounts(
+  pool: pg.Pool,
+  schema: string,
+  threadId: string,
+): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ tool_call_id: string; phase: string; n: number }>(
+    `SELECT tool_call_id, phase, count(*)::int AS n FROM "${schema}".side_effects
+     WHERE thread_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+    [threadId],
+  );
+  return Object.fromEntries(rows.map((r) => [`${r.tool_call_id}:${r.phase}`, r.n]));
+}
