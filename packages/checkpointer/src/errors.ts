@@ -77,6 +77,17 @@ export function isConnectionError(error: unknown): boolean {
   return CONNECTION_MESSAGES.some((m) => error.message.includes(m));
 }
 
+/**
+ * True for an error the database or the driver raised (a SQLSTATE, a lost connection), not yet
+ * wrapped; false for anything else code inside a transaction threw.
+ */
+export function isDatabaseError(error: unknown): boolean {
+  if (error instanceof CheckpointerError) return false;
+  if (isConnectionError(error)) return true;
+  // SQLSTATE classes are digits or letters other than E (E… are Node's errno codes).
+  return /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(sqlStateOf(error) ?? "");
+}
+
 function sqlStateOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;

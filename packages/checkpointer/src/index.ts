@@ -12,6 +12,7 @@ export {
   CheckpointerError,
   type CheckpointerErrorCode,
   isConnectionError,
+  isDatabaseError,
   SQLSTATE,
 } from "./errors.js";
 export {
@@ -55,6 +56,7 @@ export {
   compactThread,
   convertThreads,
   expandThread,
+  type ThreadConverter,
 } from "./ops/compact.js";
 export { type PruneOptions, type PruneResult, prune } from "./ops/prune.js";
 export { getSchemaStatus, pendingMigrationSql, type SchemaStatus } from "./ops/schema.js";
@@ -85,5 +87,6 @@ export type {
   WriteLease,
 } from "./options.js";
 export { PostgresCheckpointer } from "./saver.js";
+export type { DbSeam } from "./seam.js";
 export { quoteIdentifier, type Tables, tablesFor } from "./sql/identifiers.js";
 export { latestVersion } from "./sql/migrate.js";

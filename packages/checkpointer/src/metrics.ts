@@ -2,6 +2,7 @@ import type { Registry } from "prom-client";
 import { CheckpointerError } from "./errors.js";
 import type { PruneResult } from "./ops/prune.js";
 import type { PostgresCheckpointer } from "./saver.js";
+import type { DbSeam } from "./seam.js";
 
 /**
  * What we need of a prom-client `Registry`, spelled out so the public types do not import the
@@ -33,7 +34,7 @@ export interface CheckpointerMetrics<R extends MetricsRegistry = MetricsRegistry
 }
 
 /** Gauge values read in one query: checkpoint totals, storage, and the run ledger by status. */
-export async function readGauges(saver: PostgresCheckpointer) {
+export async function readGauges(saver: DbSeam) {
   const t = saver.tables;
   const [row] = await saver.run<{
     checkpoints: number;

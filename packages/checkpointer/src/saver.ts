@@ -16,8 +16,14 @@ import pg from "pg";
 import { checkpointKey, WriteCoalescer, type WriteJob, writeKey } from "./batch.js";
 import { CompactEncoder } from "./compact/encoder.js";
 import { type Fetch, type FetchedRow, resolveReadRows } from "./compact/read.js";
-import { type Connection, type Database, type QueryOptions, toDatabase } from "./db.js";
-import { CheckpointerError, wrapDbError } from "./errors.js";
+import {
+  type Connection,
+  type Database,
+  type Queryable,
+  type QueryOptions,
+  toDatabase,
+} from "./db.js";
+import { CheckpointerError, isDatabaseError, wrapDbError } from "./errors.js";
 import { checkDepth, checkJsonText, checkKey, invalid } from "./input.js";
 import { toJsonbText } from "./nul.js";
 import { archivedError, archivedThread } from "./ops/archives.js";
@@ -47,6 +53,7 @@ import {
 } from "./options.js";
 import { CallOrder } from "./order.js";
 import { groupRows, migratePendingSends, type ReadRow, toTuple } from "./rows.js";
+import type { DbSeam } from "./seam.js";
 import { type Tables, tablesFor } from "./sql/identifiers.js";
 import { type ListCursor, listPlan } from "./sql/list.js";
 import { runMigrations } from "./sql/migrate.js";
@@ -73,7 +80,7 @@ const MAX_PARAMS = 60_000;
  * Postgres checkpointer for LangGraph.js: same tables as the official `PostgresSaver`, one round
  * trip per write, reads whose cost does not grow with the thread, locked migrations, NUL-safe.
  */
-export class PostgresCheckpointer extends BaseCheckpointSaver {
+export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam {
   readonly db: Database;
   readonly options: ResolvedOptions;
   readonly tables: Tables;
@@ -439,7 +446,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
   async compactThread(threadId: string, options?: ConvertOptions): Promise<ConvertResult> {
     const id = checkKey("compactThread", "thread_id", threadId);
     this.compactor?.forget(id);
-    return compactThread(this, id, options);
+    return compactThread(this, id, { maxChain: this.options.compactMaxChain, ...options });
   }
 
   /** Stores a thread's compact values whole again, readable by the official saver. */
@@ -505,6 +512,28 @@ export class PostgresCheckpointer extends BaseCheckpointSaver {
       if (started) this.emit(what, started, false, wrapped);
       throw wrapped;
     }
+  }
+
+  /** See DbSeam.transaction. */
+  async transaction<T>(what: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const started = this.listeners.length > 0 ? performance.now() : 0;
+    try {
+      const result = await this.db.transaction(fn);
+      if (started) this.emit(what, started, true);
+      return result;
+    } catch (error) {
+      const thrown = isDatabaseError(error) ? wrapDbError(error, what) : error;
+      if (started) this.emit(what, started, false, thrown);
+      throw thrown;
+    }
+  }
+
+  get kind(): "postgres" | "pglite" {
+    return this.db.kind;
+  }
+
+  get schema(): string {
+    return this.options.schema;
   }
 
   /** Calls `listener` after every statement, with its duration; returns the unsubscribe function. */

@@ -2,7 +2,7 @@
 // with what checksum. Every statement on that table lives here.
 import type { Queryable } from "../db.js";
 import { CheckpointerError, SQLSTATE } from "../errors.js";
-import type { PostgresCheckpointer } from "../saver.js";
+import type { DbSeam } from "../seam.js";
 import type { Tables } from "../sql/identifiers.js";
 
 export type ArchiveStatus = "archived" | "restored";
@@ -52,17 +52,19 @@ function toRecord(r: Row): ArchiveRecord {
  * the archive index (no table yet) simply has no archived threads.
  */
 export async function archivedThread(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
 ): Promise<ArchiveRecord | undefined> {
   try {
-    const { rows } = await saver.db.query<Row>(
-      `SELECT ${COLUMNS} FROM ${saver.tables.archives} WHERE thread_id = $1 AND status = 'archived'`,
+    const rows = await db.run<Row>(
+      "getTuple()",
+      `SELECT ${COLUMNS} FROM ${db.tables.archives} WHERE thread_id = $1 AND status = 'archived'`,
       [threadId],
     );
     return rows[0] ? toRecord(rows[0]) : undefined;
   } catch (error) {
-    if ((error as { code?: string }).code === SQLSTATE.UNDEFINED_TABLE) return undefined;
+    const state = (error as { cause?: { code?: string } }).cause?.code;
+    if (state === SQLSTATE.UNDEFINED_TABLE) return undefined;
     throw error;
   }
 }
@@ -108,7 +110,7 @@ export interface ListArchivesOptions {
 
 /** Archived threads in id order, a page at a time. */
 export async function listArchives(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   options: ListArchivesOptions = {},
 ): Promise<{ archives: ArchiveRecord[]; nextCursor?: string }> {
   const limit = options.limit ?? 100;
@@ -119,9 +121,9 @@ export async function listArchives(
     );
   }
   const status = options.status ?? "archived";
-  const rows = await saver.run<Row>(
+  const rows = await db.run<Row>(
     "listArchives()",
-    `SELECT ${COLUMNS} FROM ${saver.tables.archives}
+    `SELECT ${COLUMNS} FROM ${db.tables.archives}
      WHERE ($1::text IS NULL OR thread_id > $1) AND ($2::text = 'all' OR status = $2)
      ORDER BY thread_id LIMIT ${limit + 1}`,
     [options.after ?? null, status],

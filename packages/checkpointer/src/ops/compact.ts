@@ -4,8 +4,7 @@ import { type Previous, planRow } from "../compact/encoder.js";
 import { APPEND_TYPE_PREFIX, APPEND_TYPE_SQL, isAppendType, rootOf } from "../compact/format.js";
 import { type FetchedRow, type Head, resolveHeads } from "../compact/read.js";
 import type { Queryable } from "../db.js";
-import { wrapDbError } from "../errors.js";
-import type { PostgresCheckpointer } from "../saver.js";
+import type { DbSeam } from "../seam.js";
 import { valuesRows } from "../sql/statements.js";
 import { lockThreadForArchive } from "./thread-rows.js";
 import { listThreads } from "./threads.js";
@@ -26,6 +25,15 @@ export interface ConvertResult {
   bytesAfter: number;
 }
 
+/** Appends one chain may hold when the caller names no limit (the saver passes its own). */
+const DEFAULT_MAX_CHAIN = 1000;
+
+/** What convertThreads needs: the saver's per-thread conversions and a way to list threads. */
+export interface ThreadConverter extends DbSeam {
+  compactThread(threadId: string, options?: ConvertOptions): Promise<ConvertResult>;
+  expandThread(threadId: string, options?: ConvertOptions): Promise<ConvertResult>;
+}
+
 /** Rows read or rewritten per statement. */
 const PAGE = 64;
 
@@ -35,13 +43,13 @@ const PAGE = 64;
  * Rows other chains start from stay whole. One transaction, under the thread's archive lock.
  */
 export async function compactThread(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   options: ConvertOptions = {},
 ): Promise<ConvertResult> {
-  const maxChain = options.maxChain ?? saver.options.compactMaxChain;
-  return convert(saver, threadId, "compactThread()", async (tx, result) => {
-    const t = saver.tables;
+  const maxChain = options.maxChain ?? DEFAULT_MAX_CHAIN;
+  return convert(db, threadId, "compactThread()", async (tx, result) => {
+    const t = db.tables;
     const { rows: channels } = await tx.query<{ checkpoint_ns: string; channel: string }>(
       `SELECT DISTINCT checkpoint_ns, channel FROM ${t.blobs} WHERE thread_id = $1`,
       [threadId],
@@ -90,7 +98,7 @@ export async function compactThread(
           prev = planned.next;
         }
         if (!options.dryRun && updates.length > 0)
-          await rewrite(tx, saver, threadId, ns, channel, updates);
+          await rewrite(tx, db, threadId, ns, channel, updates);
         const last = rows.at(-1);
         if (rows.length < PAGE || !last) break;
         after = [last.version.length, last.version];
@@ -104,12 +112,12 @@ export async function compactThread(
  * Rebuilt a page at a time, so memory holds the chains and one page of full values.
  */
 export async function expandThread(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   options: Pick<ConvertOptions, "dryRun"> = {},
 ): Promise<ConvertResult> {
-  return convert(saver, threadId, "expandThread()", async (tx, result) => {
-    const t = saver.tables;
+  return convert(db, threadId, "expandThread()", async (tx, result) => {
+    const t = db.tables;
     const { rows } = await tx.query<FetchedRow>(
       `WITH c AS (SELECT thread_id, checkpoint_ns, channel, type, version, blob FROM ${t.blobs}
         WHERE thread_id = $1 AND type LIKE ${APPEND_TYPE_SQL})
@@ -152,35 +160,31 @@ export async function expandThread(
       for (const list of byChannel.values()) {
         const [first] = list as [(typeof list)[number]];
         const updates = list.map((h) => [h.version, h.oldType, h.type, h.blob]);
-        await rewrite(tx, saver, threadId, first.checkpoint_ns, first.channel, updates);
+        await rewrite(tx, db, threadId, first.checkpoint_ns, first.channel, updates);
       }
     }
   });
 }
 
 async function convert(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   what: string,
   body: (tx: Queryable, result: ConvertResult) => Promise<void>,
 ): Promise<ConvertResult> {
   const result: ConvertResult = { threadId, rows: 0, bytesBefore: 0, bytesAfter: 0 };
-  try {
-    await saver.db.transaction(async (tx) => {
-      // Archive and restore of this thread wait, and so does another conversion of it.
-      await lockThreadForArchive(tx, saver.options.schema, threadId, true);
-      await body(tx, result);
-    });
-  } catch (error) {
-    throw wrapDbError(error, what);
-  }
+  await db.transaction(what, async (tx) => {
+    // Archive and restore of this thread wait, and so does another conversion of it.
+    await lockThreadForArchive(tx, db.schema, threadId, true);
+    await body(tx, result);
+  });
   return result;
 }
 
 /** Rewrites rows `[version, expected type, new type, new blob]` of one channel. */
 async function rewrite(
   tx: Queryable,
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   ns: string,
   channel: string,
@@ -188,7 +192,7 @@ async function rewrite(
 ): Promise<void> {
   const values = valuesRows(updates.length, ["text", "text", "text", "bytea"], 4);
   await tx.query(
-    `UPDATE ${saver.tables.blobs} b SET type = v.type, blob = v.blob
+    `UPDATE ${db.tables.blobs} b SET type = v.type, blob = v.blob
      FROM (VALUES ${values}) AS v(version, old_type, type, blob)
      WHERE b.thread_id = $1 AND b.checkpoint_ns = $2 AND b.channel = $3
        AND b.version = v.version AND b.type = v.old_type`,
@@ -216,7 +220,7 @@ export interface ConvertTotals {
 
 /** compactThread or expandThread over many threads (one transaction each). */
 export async function convertThreads(
-  saver: PostgresCheckpointer,
+  saver: ThreadConverter,
   direction: "compact" | "expand",
   options: ConvertThreadsOptions = {},
 ): Promise<ConvertTotals> {

@@ -1,17 +1,17 @@
 // getDeltaChannelHistory: one statement (sql/history.ts), its packed writes decoded in order,
 // compact seeds rebuilt (one more statement only then).
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { DeltaChannelHistory } from "@langchain/langgraph-checkpoint";
+import type { DeltaChannelHistory, SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import { type FetchedRow, resolveDeltaSeeds } from "../compact/read.js";
 import { checkKey } from "../input.js";
 import { plainBytes } from "../rows.js";
-import type { PostgresCheckpointer } from "../saver.js";
+import type { DbSeam } from "../seam.js";
 import { deltaHistorySql, unpackWrites } from "../sql/history.js";
 
 const WHAT = "getDeltaChannelHistory()";
 
 export async function deltaChannelHistory(
-  saver: PostgresCheckpointer,
+  db: DbSeam & { readonly serde: SerializerProtocol },
   options: { config: RunnableConfig; channels: string[] },
 ): Promise<Record<string, DeltaChannelHistory>> {
   const { config, channels } = options;
@@ -25,9 +25,9 @@ export async function deltaChannelHistory(
     thread_id: checkKey(op, "thread_id", thread_id),
     checkpoint_ns: checkKey(op, "checkpoint_ns", checkpoint_ns ?? "", true),
   };
-  const rows = await saver.run<{ kind: number; channel: string; type: string; blob: Uint8Array }>(
+  const rows = await db.run<{ kind: number; channel: string; type: string; blob: Uint8Array }>(
     WHAT,
-    deltaHistorySql(saver.tables),
+    deltaHistorySql(db.tables),
     [
       key.thread_id,
       key.checkpoint_ns,
@@ -36,13 +36,13 @@ export async function deltaChannelHistory(
     ],
   );
   const seeds = rows.filter((r) => r.kind === 1);
-  await resolveDeltaSeeds(saver.tables, key, seeds, (sql, params) =>
-    saver.run<FetchedRow>(WHAT, sql, params),
+  await resolveDeltaSeeds(db.tables, key, seeds, (sql, params) =>
+    db.run<FetchedRow>(WHAT, sql, params),
   );
   const writes = unpackWrites(rows.find((r) => r.kind === 0)?.blob ?? null);
   const values = await Promise.all([
-    ...writes.map((w) => saver.serde.loadsTyped(w.type, plainBytes(w.blob))),
-    ...seeds.map((r) => saver.serde.loadsTyped(r.type ?? "json", plainBytes(r.blob))),
+    ...writes.map((w) => db.serde.loadsTyped(w.type, plainBytes(w.blob))),
+    ...seeds.map((r) => db.serde.loadsTyped(r.type ?? "json", plainBytes(r.blob))),
   ]);
   writes.forEach((w, i) => {
     result[w.channel]?.writes.push([w.taskId, w.channel, values[i]]);

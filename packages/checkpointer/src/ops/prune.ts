@@ -1,6 +1,6 @@
 import { APPEND_TYPE_SQL } from "../compact/format.js";
 import { CheckpointerError } from "../errors.js";
-import type { PostgresCheckpointer } from "../saver.js";
+import type { DbSeam } from "../seam.js";
 import type { Tables } from "../sql/identifiers.js";
 import { listThreads } from "./threads.js";
 
@@ -34,10 +34,7 @@ export interface PruneResult {
  * rebuild its value (back to the nearest stored snapshot), and blobs go only once no remaining
  * checkpoint names them, nor any row a named compact row builds on.
  */
-export async function prune(
-  saver: PostgresCheckpointer,
-  options: PruneOptions,
-): Promise<PruneResult> {
+export async function prune(db: DbSeam, options: PruneOptions): Promise<PruneResult> {
   const { keepLatest, olderThan, dryRun = false, batchSize = 100 } = options;
   if (keepLatest === undefined && olderThan === undefined) {
     throw new CheckpointerError(
@@ -62,18 +59,18 @@ export async function prune(
     writesDeleted: 0,
     blobsDeleted: 0,
   };
-  for await (const batch of threadBatches(saver, options.threadIds, batchSize)) {
+  for await (const batch of threadBatches(db, options.threadIds, batchSize)) {
     result.threadsScanned += batch.length;
     let rest = batch;
     if (olderThan) {
-      const expired = await expireThreads(saver, batch, olderThan, dryRun);
+      const expired = await expireThreads(db, batch, olderThan, dryRun);
       add(result, expired.counts);
       result.threadsDeleted += expired.threads.length;
       const gone = new Set(expired.threads);
       rest = batch.filter((id) => !gone.has(id));
     }
     if (keepLatest !== undefined && rest.length > 0) {
-      add(result, await trimThreads(saver, rest, keepLatest, dryRun));
+      add(result, await trimThreads(db, rest, keepLatest, dryRun));
     }
     options.onProgress?.({ ...result });
   }
@@ -88,30 +85,21 @@ function add(into: PruneResult, c: Counts) {
   into.blobsDeleted += c.blobsDeleted;
 }
 
-async function* threadBatches(
-  saver: PostgresCheckpointer,
-  ids: string[] | undefined,
-  size: number,
-) {
+async function* threadBatches(db: DbSeam, ids: string[] | undefined, size: number) {
   if (ids) {
     for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
     return;
   }
   let after: string | undefined;
   do {
-    const page = await listThreads(saver, { limit: size, after });
+    const page = await listThreads(db, { limit: size, after });
     if (page.threads.length) yield page.threads.map((t) => t.threadId);
     after = page.nextCursor;
   } while (after);
 }
 
-async function expireThreads(
-  saver: PostgresCheckpointer,
-  batch: string[],
-  olderThan: Date,
-  dryRun: boolean,
-) {
-  const t = saver.tables;
+async function expireThreads(db: DbSeam, batch: string[], olderThan: Date, dryRun: boolean) {
+  const t = db.tables;
   const expired = `expired AS (SELECT thread_id FROM ${t.checkpoints} WHERE thread_id = ANY($1::text[])
     GROUP BY thread_id HAVING max(created_at) < $2)`;
   const sql = dryRun
@@ -128,7 +116,7 @@ async function expireThreads(
         de AS (DELETE FROM ${t.receipts} WHERE thread_id IN (SELECT thread_id FROM expired))
        SELECT ARRAY(SELECT thread_id FROM expired) AS threads, (SELECT count(*) FROM dc)::int AS c,
         (SELECT count(*) FROM dw)::int AS w, (SELECT count(*) FROM db)::int AS b`;
-  const [row] = await saver.run<{ threads: string[]; c: number; w: number; b: number }>(
+  const [row] = await db.run<{ threads: string[]; c: number; w: number; b: number }>(
     "prune()",
     sql,
     [batch, olderThan],
@@ -199,12 +187,12 @@ function basesCte(t: Tables): string {
 }
 
 async function trimThreads(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   batch: string[],
   keep: number,
   dryRun: boolean,
 ): Promise<Counts> {
-  const t = saver.tables;
+  const t = db.tables;
   const doomed = doomedCte(t);
   const writesOf = `${t.writes} w WHERE EXISTS (SELECT 1 FROM doomed d WHERE d.thread_id = w.thread_id
       AND d.checkpoint_ns = w.checkpoint_ns AND d.checkpoint_id = w.checkpoint_id)`;
@@ -215,7 +203,7 @@ async function trimThreads(
         dc AS (DELETE FROM ${t.checkpoints} c USING doomed d WHERE c.thread_id = d.thread_id
           AND c.checkpoint_ns = d.checkpoint_ns AND c.checkpoint_id = d.checkpoint_id RETURNING 1)
        SELECT (SELECT count(*) FROM dc)::int AS c, (SELECT count(*) FROM dw)::int AS w`;
-  const [row] = await saver.run<{ c: number; w: number }>("prune()", sql, [batch, keep]);
+  const [row] = await db.run<{ c: number; w: number }>("prune()", sql, [batch, keep]);
   // Blobs in a second statement: it must see the checkpoints that the first one removed as gone.
   // In a dry run nothing was removed, so count against what would remain.
   const remaining = dryRun
@@ -233,11 +221,7 @@ async function trimThreads(
       FROM (${remaining}) k CROSS JOIN LATERAL jsonb_each_text(k.checkpoint -> 'channel_versions') v),
     ${basesCte(t)}
     ${dryRun ? `SELECT count(*)::int AS b FROM ${orphans}` : `, gone AS (DELETE FROM ${orphans} RETURNING 1) SELECT count(*)::int AS b FROM gone`}`;
-  const [blobs] = await saver.run<{ b: number }>(
-    "prune()",
-    blobSql,
-    dryRun ? [batch, keep] : [batch],
-  );
+  const [blobs] = await db.run<{ b: number }>("prune()", blobSql, dryRun ? [batch, keep] : [batch]);
   return {
     checkpointsDeleted: row?.c ?? 0,
     writesDeleted: row?.w ?? 0,

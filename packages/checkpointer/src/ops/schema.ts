@@ -1,6 +1,6 @@
 // Read-only view of a schema against this package's migrations (never creates anything), and
 // the pending SQL for DBAs who apply migrations by hand.
-import type { PostgresCheckpointer } from "../saver.js";
+import type { DbSeam } from "../seam.js";
 import { migrations } from "../sql/migrations.js";
 
 export interface SchemaStatus {
@@ -17,10 +17,10 @@ export interface SchemaStatus {
 }
 
 /** Where the saver's schema stands. Two catalog reads; creates no schema, table or row. */
-export async function getSchemaStatus(saver: PostgresCheckpointer): Promise<SchemaStatus> {
-  const t = saver.tables;
-  const schema = saver.options.schema;
-  const [row] = await saver.run<{ exists: boolean; has_table: boolean }>(
+export async function getSchemaStatus(db: DbSeam): Promise<SchemaStatus> {
+  const t = db.tables;
+  const schema = db.schema;
+  const [row] = await db.run<{ exists: boolean; has_table: boolean }>(
     "schemaStatus()",
     `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists,
        to_regclass($2) IS NOT NULL AS has_table`,
@@ -28,7 +28,7 @@ export async function getSchemaStatus(saver: PostgresCheckpointer): Promise<Sche
   );
   let version = -1;
   if (row?.has_table) {
-    const [v] = await saver.run<{ v: number | null }>(
+    const [v] = await db.run<{ v: number | null }>(
       "schemaStatus()",
       `SELECT max(v)::int AS v FROM ${t.migrations}`,
     );
@@ -44,13 +44,13 @@ export async function getSchemaStatus(saver: PostgresCheckpointer): Promise<Sche
  * The SQL that `setup()` would run from version `from` on: one transaction under the same
  * advisory lock, each migration followed by its version row. For DBAs who apply it by hand.
  */
-export function pendingMigrationSql(saver: PostgresCheckpointer, from: number): string {
-  const t = saver.tables;
+export function pendingMigrationSql(db: DbSeam, from: number): string {
+  const t = db.tables;
   const all = migrations(t);
   if (from > all.length - 1) return "";
   const lines = [
     "BEGIN;",
-    `SELECT pg_advisory_xact_lock(hashtext('agentstate.migrate'), hashtext('${saver.options.schema.replace(/'/g, "''")}'));`,
+    `SELECT pg_advisory_xact_lock(hashtext('agentstate.migrate'), hashtext('${db.schema.replace(/'/g, "''")}'));`,
     `CREATE SCHEMA IF NOT EXISTS ${t.schema};`,
   ];
   for (let v = Math.max(0, from); v < all.length; v += 1) {

@@ -1,5 +1,5 @@
 // Totals for `agentstate stats` and the gauges: hot (in Postgres) and archived (cold tier).
-import type { PostgresCheckpointer } from "../saver.js";
+import type { DbSeam } from "../seam.js";
 
 /**
  * Up to this many blob/write rows are counted exactly (a bounded scan); above it the planner's
@@ -42,9 +42,9 @@ function bounded(table: string, regclassParam: string): string {
 }
 
 /** Totals, time range and sizes; blob and write counts are exact only up to EXACT_COUNT_LIMIT. */
-export async function getCheckpointStats(saver: PostgresCheckpointer): Promise<CheckpointStats> {
-  const t = saver.tables;
-  const [row] = await saver.run<Record<string, string | number | Date | null>>(
+export async function getCheckpointStats(db: DbSeam): Promise<CheckpointStats> {
+  const t = db.tables;
+  const [row] = await db.run<Record<string, string | number | Date | null>>(
     "getCheckpointStats()",
     `SELECT
       (SELECT count(*) FROM ${t.checkpoints})::float8 AS total,

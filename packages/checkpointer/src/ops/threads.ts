@@ -1,13 +1,13 @@
 import { CheckpointerError } from "../errors.js";
-import type { PostgresCheckpointer } from "../saver.js";
+import type { DbSeam } from "../seam.js";
 
 /**
  * Deletes a thread's checkpoints, blobs, writes, run ledger row, receipts and archive-index row
  * in one statement (an archive file in the cold tier is left where it is).
  */
-export async function deleteThread(saver: PostgresCheckpointer, threadId: string): Promise<void> {
-  const t = saver.tables;
-  await saver.run(
+export async function deleteThread(db: DbSeam, threadId: string): Promise<void> {
+  const t = db.tables;
+  await db.run(
     "deleteThread()",
     `WITH b AS (DELETE FROM ${t.blobs} WHERE thread_id = $1),
       w AS (DELETE FROM ${t.writes} WHERE thread_id = $1),
@@ -20,19 +20,15 @@ export async function deleteThread(saver: PostgresCheckpointer, threadId: string
 }
 
 /** Copies a thread under a new id (checkpoints, blobs, writes), atomically; the target must be new. */
-export async function copyThread(
-  saver: PostgresCheckpointer,
-  source: string,
-  target: string,
-): Promise<number> {
+export async function copyThread(db: DbSeam, source: string, target: string): Promise<number> {
   if (source === target) {
     throw new CheckpointerError(
       "INVALID_ARGUMENT",
       "copyThread(): source and target thread ids are the same.",
     );
   }
-  const t = saver.tables;
-  const rows = await saver.run<{ taken: boolean; copied: number }>(
+  const t = db.tables;
+  const rows = await db.run<{ taken: boolean; copied: number }>(
     "copyThread()",
     `WITH taken AS (SELECT EXISTS (SELECT 1 FROM ${t.checkpoints} WHERE thread_id = $2) AS taken),
       b AS (INSERT INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
@@ -81,7 +77,7 @@ export interface ThreadPage {
 
 /** Threads with their last activity and checkpoint count; reads only the (thread_id, created_at) index. */
 export async function listThreads(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   options: ListThreadsOptions = {},
 ): Promise<ThreadPage> {
   const limit = options.limit ?? 100;
@@ -92,10 +88,10 @@ export async function listThreads(
     );
   }
   const byActivity = options.orderBy === "lastActivity";
-  const rows = await saver.run<{ thread_id: string; last_activity: Date; n: number }>(
+  const rows = await db.run<{ thread_id: string; last_activity: Date; n: number }>(
     "listThreads()",
     `SELECT thread_id, max(created_at) AS last_activity, count(*)::int AS n
-     FROM ${saver.tables.checkpoints}
+     FROM ${db.tables.checkpoints}
      WHERE ($1::text IS NULL OR thread_id > $1)
      GROUP BY thread_id
      HAVING ($2::timestamptz IS NULL OR max(created_at) < $2)
