@@ -1,22 +1,24 @@
+// Group commit: writes that arrive while others are in flight go to the database together.
 import { isConnectionError } from "./errors.js";
-
-/** A put or a task's writes, serialized and ready to be one statement (or part of one). */
-export type WriteJob =
-  | { kind: "put"; head: unknown[]; blobs: unknown[][] }
-  | { kind: "writes"; head: unknown[]; special: unknown[][]; regular: unknown[][] };
+import type { CheckpointRow, TaskRef, WriteJob, WriteRow } from "./sql/writes.js";
 
 interface Queued {
   job: WriteJob;
   /** Rows the job writes whose outcome depends on order (see rowKeys). */
   keys: string[];
+  /** The fence the job is written under, "" when unguarded. */
+  fence: string;
   resolve(): void;
   reject(error: unknown): void;
 }
 
 export interface WriteRunner {
   one(job: WriteJob): Promise<void>;
-  /** The jobs as one statement; rows of one key are merged, the later job winning. */
-  many(jobs: WriteJob[]): Promise<void>;
+  /**
+   * The jobs as one statement; rows of one key are merged, the later job winning. Returns, per
+   * job, the error that job alone gets (a guarded job whose run lost its fence), or undefined.
+   */
+  many(jobs: WriteJob[]): Promise<Array<Error | undefined>>;
   /** Parameters a job adds to a combined statement. */
   params(job: WriteJob): number;
   maxParams: number;
@@ -36,6 +38,8 @@ export class WriteCoalescer {
   private inFlight = 0;
   /** Row keys of statements in flight, with how many hold each. */
   private readonly busy = new Map<string, number>();
+  /** Statements sent, by how many jobs each carried (for benchmarks and tuning). */
+  readonly batchSizes = new Map<number, number>();
 
   constructor(
     private readonly limit: number,
@@ -44,7 +48,8 @@ export class WriteCoalescer {
 
   submit(job: WriteJob): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, keys: rowKeys(job), resolve, reject });
+      const fence = job.guard ? String(job.guard.fence) : "";
+      this.queue.push({ job, keys: rowKeys(job), fence, resolve, reject });
       this.pump();
     });
   }
@@ -54,6 +59,7 @@ export class WriteCoalescer {
       const batch = this.take();
       if (batch.length === 0) return; // the head writes a row an in-flight statement writes
       const keys = batch.flatMap((q) => q.keys);
+      this.batchSizes.set(batch.length, (this.batchSizes.get(batch.length) ?? 0) + 1);
       for (const k of keys) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
       this.inFlight += 1;
       void this.execute(batch).finally(() => {
@@ -68,16 +74,23 @@ export class WriteCoalescer {
     }
   }
 
-  /** The longest prefix of the queue that fits one statement and writes no row still in flight. */
+  /**
+   * The longest prefix of the queue that fits one statement and writes no row still in flight.
+   * Two jobs that write one row under different fences never share a statement: a merged row
+   * must not land (or not) on the other job's guard.
+   */
   private take(): Queued[] {
     const batch: Queued[] = [];
+    const fenceOf = new Map<string, string>();
     let params = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as Queued;
       if (next.keys.some((k) => this.busy.has(k))) break;
+      if (next.keys.some((k) => (fenceOf.get(k) ?? next.fence) !== next.fence)) break;
       const cost = this.runner.params(next.job);
       if (batch.length > 0 && params + cost > this.runner.maxParams) break;
       batch.push(this.queue.shift() as Queued);
+      for (const k of next.keys) fenceOf.set(k, next.fence);
       params += cost;
     }
     return batch;
@@ -85,9 +98,17 @@ export class WriteCoalescer {
 
   private async execute(batch: Queued[]): Promise<void> {
     try {
-      if (batch.length === 1) await this.runner.one((batch[0] as Queued).job);
-      else await this.runner.many(batch.map((q) => q.job));
-      for (const q of batch) q.resolve();
+      if (batch.length === 1) {
+        await this.runner.one((batch[0] as Queued).job);
+        (batch[0] as Queued).resolve();
+        return;
+      }
+      const errors = await this.runner.many(batch.map((q) => q.job));
+      batch.forEach((q, i) => {
+        const error = errors[i];
+        if (error) q.reject(error);
+        else q.resolve();
+      });
     } catch (error) {
       if (batch.length === 1 || isConnectionError(error)) {
         for (const q of batch) q.reject(error);
@@ -100,13 +121,13 @@ export class WriteCoalescer {
 }
 
 /** Primary key of a put's checkpoint row. */
-export function checkpointKey(head: readonly unknown[]): string {
-  return `c\u0000${head[0]}\u0000${head[1]}\u0000${head[2]}`;
+export function checkpointKey(c: CheckpointRow): string {
+  return `c\u0000${c.threadId}\u0000${c.ns}\u0000${c.checkpointId}`;
 }
 
-/** Primary key of one write row of a "writes" job (head: thread, ns, checkpoint, task). */
-export function writeKey(head: readonly unknown[], row: readonly unknown[]): string {
-  return `w\u0000${head[0]}\u0000${head[1]}\u0000${head[2]}\u0000${head[3]}\u0000${row[1]}`;
+/** Primary key of one write row of a task. */
+export function writeKey(t: TaskRef, row: WriteRow): string {
+  return `w\u0000${t.threadId}\u0000${t.ns}\u0000${t.checkpointId}\u0000${t.taskId}\u0000${row.idx}`;
 }
 
 /**
@@ -114,9 +135,9 @@ export function writeKey(head: readonly unknown[], row: readonly unknown[]): str
  * regular writes (first wins). Blobs are not tracked: a (channel, version) names one value.
  */
 function rowKeys(job: WriteJob): string[] {
-  if (job.kind === "put") return [checkpointKey(job.head)];
+  if (job.kind === "put") return [checkpointKey(job.checkpoint)];
   const keys: string[] = [];
-  for (const row of job.special) keys.push(writeKey(job.head, row));
-  for (const row of job.regular) keys.push(writeKey(job.head, row));
+  for (const row of job.special) keys.push(writeKey(job.task, row));
+  for (const row of job.regular) keys.push(writeKey(job.task, row));
   return keys;
 }

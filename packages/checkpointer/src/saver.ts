@@ -13,7 +13,6 @@ import {
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
-import { checkpointKey, WriteCoalescer, type WriteJob, writeKey } from "./batch.js";
 import { CompactEncoder } from "./compact/encoder.js";
 import { type Fetch, type FetchedRow, resolveReadRows } from "./compact/read.js";
 import {
@@ -23,7 +22,7 @@ import {
   type QueryOptions,
   toDatabase,
 } from "./db.js";
-import { CheckpointerError, isDatabaseError, wrapDbError } from "./errors.js";
+import { isDatabaseError, wrapDbError } from "./errors.js";
 import { checkDepth, checkJsonText, checkKey, invalid } from "./input.js";
 import { toJsonbText } from "./nul.js";
 import { archivedError, archivedThread } from "./ops/archives.js";
@@ -57,24 +56,10 @@ import type { DbSeam } from "./seam.js";
 import { type Tables, tablesFor } from "./sql/identifiers.js";
 import { type ListCursor, listPlan } from "./sql/list.js";
 import { runMigrations } from "./sql/migrate.js";
-import {
-  BATCH_PARAMS,
-  batchSql,
-  CP_COLUMNS,
-  putSql,
-  putWritesSql,
-  readSql,
-} from "./sql/statements.js";
+import { checkpointSql, legacySendsSql, readSql } from "./sql/statements.js";
+import type { BlobRow, WriteRow } from "./sql/writes.js";
 import { nextChannelVersion } from "./versions.js";
-
-/** Parameters a job adds to a combined statement (see batchSql). */
-function jobParams(job: WriteJob): number {
-  if (job.kind === "put") return BATCH_PARAMS.checkpoint + job.blobs.length * BATCH_PARAMS.blob;
-  return (job.special.length + job.regular.length) * BATCH_PARAMS.write;
-}
-
-/** Parameters at most per statement; Postgres' wire limit is 65535. */
-const MAX_PARAMS = 60_000;
+import { asOperation, CheckpointWriter } from "./writer.js";
 
 /**
  * Postgres checkpointer for LangGraph.js: same tables as the official `PostgresSaver`, one round
@@ -88,7 +73,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
   private listeners: OperationListener[] = [];
   private pruneListeners: Array<(result: PruneResult) => void> = [];
   private setupDone?: Promise<void>;
-  private readonly coalescer?: WriteCoalescer;
+  private readonly writer: CheckpointWriter;
   private readonly writesInProgress = new Set<Promise<unknown>>();
   private readonly order = new CallOrder();
   /** With `storage: "compact"`: the last stored version of each channel, to append to. */
@@ -109,64 +94,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
         this.options.compactCacheBytes,
       );
     }
-    if (this.options.maxConcurrentWrites > 0) {
-      this.coalescer = new WriteCoalescer(this.options.maxConcurrentWrites, {
-        maxParams: MAX_PARAMS,
-        params: jobParams,
-        one: (job) => this.runJob(job),
-        many: (jobs) => this.runJobs(jobs),
-      });
-    }
-  }
-
-  /** One job alone: the same single statement put()/putWrites() would send. */
-  private async runJob(job: WriteJob): Promise<void> {
-    if (job.kind === "put") {
-      await this.run("put()", putSql(this.tables, job.blobs.length, false), [
-        ...job.head,
-        ...job.blobs.flat(),
-      ]);
-    } else {
-      const sql = putWritesSql(this.tables, job.special.length, job.regular.length, false);
-      await this.run("putWrites()", sql, [
-        ...job.head,
-        ...job.special.flat(),
-        ...job.regular.flat(),
-      ]);
-    }
-  }
-
-  /**
-   * Several jobs as one statement, in arrival order. Rows that upsert (checkpoints, special writes)
-   * are merged by key, the last job winning, since Postgres refuses to update one row twice in a
-   * statement; inserts-if-absent (blobs, regular writes) keep every row, so the first one stays.
-   */
-  private async runJobs(jobs: WriteJob[]): Promise<void> {
-    const blobs: unknown[] = [];
-    const checkpoints = new Map<string, unknown[]>();
-    const special = new Map<string, unknown[]>();
-    const regular: unknown[] = [];
-    let blobCount = 0;
-    let regularCount = 0;
-    for (const job of jobs) {
-      const [thread, ns] = job.head;
-      if (job.kind === "put") {
-        checkpoints.set(checkpointKey(job.head), job.head);
-        for (const b of job.blobs) blobs.push(thread, ns, ...b);
-        blobCount += job.blobs.length;
-      } else {
-        for (const w of job.special) special.set(writeKey(job.head, w), [...job.head, ...w]);
-        for (const w of job.regular) regular.push(...job.head, ...w);
-        regularCount += job.regular.length;
-      }
-    }
-    const sql = batchSql(this.tables, blobCount, checkpoints.size, special.size, regularCount);
-    await this.run("writeBatch()", sql, [
-      ...blobs,
-      ...[...checkpoints.values()].flat(),
-      ...[...special.values()].flat(),
-      ...regular,
-    ]);
+    this.writer = new CheckpointWriter(this, this.options.maxConcurrentWrites);
   }
 
   /** A checkpointer on its own pool (ended by end()). Call setup() before first use. */
@@ -176,6 +104,11 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
   ) {
     const pool = new pg.Pool({ connectionString: connString });
     return new PostgresCheckpointer(pool, undefined, { ...options, endPool: true });
+  }
+
+  /** Group commit's statements so far, by how many writes each carried (1: sent alone). */
+  get batchSizes(): ReadonlyMap<number, number> {
+    return this.writer.batchSizes;
   }
 
   /** Creates or upgrades the tables. Safe to call from many processes at once. */
@@ -216,11 +149,8 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
       checkKey("getTuple", "thread_id", thread_id),
       checkKey("getTuple", "checkpoint_ns", checkpoint_ns ?? "", true),
     ];
-    let cp = `SELECT ${CP_COLUMNS} FROM ${this.tables.checkpoints} WHERE thread_id = $1 AND checkpoint_ns = $2`;
-    if (checkpoint_id) {
-      params.push(checkKey("getTuple", "checkpoint_id", checkpoint_id));
-      cp += " AND checkpoint_id = $3";
-    } else cp += " ORDER BY checkpoint_id DESC LIMIT 1";
+    if (checkpoint_id) params.push(checkKey("getTuple", "checkpoint_id", checkpoint_id));
+    const cp = checkpointSql(this.tables, !!checkpoint_id);
     const { tuples } = await this.readPage("getTuple()", cp, "checkpoint_id DESC", params);
     const tuple = (await tuples.next()).value;
     if (tuple) return tuple;
@@ -315,29 +245,18 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     ]);
     // Compact: values that extend a version stored before become appends (committed on success).
     const committed = this.compactor?.encode(threadId, ns, parentId !== null, blobs);
-    const lease = this.leases.get(threadId);
-    const head: unknown[] = [threadId, ns, id, parentId, toJsonbText(storedText), metadataText];
-    const done = {
-      configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id },
+    const checkpointRow = {
+      threadId,
+      ns,
+      checkpointId: id,
+      parentId,
+      checkpoint: toJsonbText(storedText),
+      metadata: metadataText,
     };
-    if (!lease && this.coalescer && head.length + blobs.length * 6 <= MAX_PARAMS) {
-      await this.coalescer.submit({ kind: "put", head, blobs }).catch(asOperation("put()"));
-      committed?.();
-      return done;
-    }
-    const params = [...head];
-    if (lease) params.push(lease.fence, lease.leaseSeconds);
-    for (const b of blobs) params.push(...b);
-    if (params.length > MAX_PARAMS) {
-      throw invalid(
-        "put",
-        `${blobs.length} channels in one checkpoint is more than one statement can carry.`,
-      );
-    }
-    const rows = await this.run("put()", putSql(this.tables, blobs.length, !!lease), params);
-    if (lease) this.assertFence(rows, threadId, lease, "put");
+    const guard = this.leases.get(threadId);
+    await this.writer.put({ kind: "put", checkpoint: checkpointRow, blobs, guard });
     committed?.();
-    return done;
+    return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id } };
   }
 
   private async putWritesNow(
@@ -351,80 +270,31 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     const threadId = checkKey("putWrites", "thread_id", c.thread_id);
     const ns = checkKey("putWrites", "checkpoint_ns", c.checkpoint_ns ?? "", true);
     const checkpointId = checkKey("putWrites", "checkpoint_id", c.checkpoint_id);
-    const task = checkKey("putWrites", "task_id", taskId);
+    const task_ = checkKey("putWrites", "task_id", taskId);
     const path = checkKey("putWrites", "task_path", taskPath, true);
-    const rows = await Promise.all(
+    const rows: WriteRow[] = await Promise.all(
       writes.map(async ([channel, value], idx) => {
         const name = checkKey("putWrites", "channel", channel);
-        const [type, bytes] = await this.serde.dumpsTyped(value);
-        return [name, WRITES_IDX_MAP[name] ?? idx, type, bytes] as unknown[];
+        const [type, blob] = await this.serde.dumpsTyped(value);
+        return { channel: name, idx: WRITES_IDX_MAP[name] ?? idx, type, blob };
       }),
     );
     // A special channel maps every write to one idx (a node that called interrupt() twice sends
     // two __resume__ writes): keep the last, as MemorySaver and the official saver do.
-    const bySpecialIdx = new Map<number, unknown[]>();
-    const regular: unknown[][] = [];
+    const bySpecialIdx = new Map<number, WriteRow>();
+    const regular: WriteRow[] = [];
     for (const row of rows) {
-      if (WRITES_IDX_MAP[row[0] as string] === undefined) regular.push(row);
-      else bySpecialIdx.set(row[1] as number, row);
+      if (WRITES_IDX_MAP[row.channel] === undefined) regular.push(row);
+      else bySpecialIdx.set(row.idx, row);
     }
-    const special = [...bySpecialIdx.values()];
-    const lease = this.leases.get(threadId);
-    const head: unknown[] = [threadId, ns, checkpointId, task, path];
-    if (lease) head.push(lease.fence, lease.leaseSeconds);
-    const rowsPerStatement = Math.floor((MAX_PARAMS - head.length) / 4);
-    const count = special.length + regular.length;
-    if (!lease && this.coalescer && count * BATCH_PARAMS.write <= MAX_PARAMS) {
-      await this.coalescer
-        .submit({ kind: "writes", head, special, regular })
-        .catch(asOperation("putWrites()"));
-      return;
-    }
-    if (count <= rowsPerStatement) {
-      const params = [...head, ...special.flat(), ...regular.flat()];
-      const rows = await this.run(
-        "putWrites()",
-        putWritesSql(this.tables, special.length, regular.length, !!lease),
-        params,
-      );
-      if (lease) this.assertFence(rows, threadId, lease);
-      return;
-    }
-    // Only a task with tens of thousands of writes gets here: chunks, still all-or-nothing.
-    await this.writeChunks(head, special, regular, rowsPerStatement, threadId, lease);
-  }
-
-  /** Chunks of one task's writes in one transaction. */
-  private async writeChunks(
-    head: unknown[],
-    special: unknown[][],
-    regular: unknown[][],
-    rowsPerStatement: number,
-    threadId: string,
-    lease: WriteLease | undefined,
-  ): Promise<void> {
-    try {
-      await this.db.transaction(async (tx) => {
-        for (const [list, isSpecial] of [
-          [special, true],
-          [regular, false],
-        ] as const) {
-          for (let i = 0; i < list.length; i += rowsPerStatement) {
-            const chunk = list.slice(i, i + rowsPerStatement);
-            const sql = putWritesSql(
-              this.tables,
-              isSpecial ? chunk.length : 0,
-              isSpecial ? 0 : chunk.length,
-              !!lease,
-            );
-            const { rows } = await tx.query<{ ok: number }>(sql, [...head, ...chunk.flat()]);
-            if (lease) this.assertFence(rows, threadId, lease);
-          }
-        }
-      });
-    } catch (error) {
-      throw wrapDbError(error, "putWrites()");
-    }
+    const task = { threadId, ns, checkpointId, taskId: task_, taskPath: path };
+    await this.writer.putWrites({
+      kind: "writes",
+      task,
+      special: [...bySpecialIdx.values()],
+      regular,
+      guard: this.leases.get(threadId),
+    });
   }
 
   async deleteThread(threadId: string): Promise<void> {
@@ -591,23 +461,24 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     const p = tuple.parentConfig?.configurable ?? {};
     const sends = await this.run<{ type: string; blob: Uint8Array }>(
       what,
-      `SELECT type, blob FROM ${this.tables.writes}
-       WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 AND channel = $4
-       ORDER BY task_path COLLATE "C", task_id COLLATE "C", idx`,
+      legacySendsSql(this.tables),
       [p.thread_id, p.checkpoint_ns ?? "", p.checkpoint_id, TASKS],
     );
     if (sends.length > 0)
       await migratePendingSends(this.serde, tuple, sends, () => this.getNextVersion(undefined));
   }
 
-  private async dumpBlobs(values: Record<string, unknown>, versions: ChannelVersions) {
+  private async dumpBlobs(
+    values: Record<string, unknown>,
+    versions: ChannelVersions,
+  ): Promise<BlobRow[]> {
     return Promise.all(
-      Object.entries(versions).map(async ([channel, version]) => {
-        checkKey("put", "channel", channel);
-        const v = checkKey("put", "version", version);
-        if (!(channel in values)) return [channel, v, "empty", null];
-        const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
-        return [channel, v, type, bytes];
+      Object.entries(versions).map(async ([name, v]) => {
+        const channel = checkKey("put", "channel", name);
+        const version = checkKey("put", "version", v);
+        if (!(channel in values)) return { channel, version, type: "empty", blob: null };
+        const [type, blob] = await this.serde.dumpsTyped(values[channel]);
+        return { channel, version, type, blob };
       }),
     );
   }
@@ -625,39 +496,4 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     checkJsonText("put", "metadata", text);
     return toJsonbText(text);
   }
-
-  private assertFence(
-    rows: Array<{ ok?: number }>,
-    threadId: string,
-    lease: WriteLease,
-    operation = "putWrites",
-  ): void {
-    if (rows[0]?.ok) return;
-    throw new CheckpointerError(
-      "FENCED",
-      `Write to thread "${threadId}" rejected: this worker's lease (fence ${lease.fence}) was taken over by another worker. ` +
-        "Stop this run; the thread's new owner continues it.",
-      { operation },
-    );
-  }
-}
-
-/**
- * A database error raised under an inner statement's name (a combined "writeBatch", prune's
- * "listThreads") reaches the caller under the method it called, re-derived from the driver error.
- */
-function asOperation(what: string) {
-  const operation = what.replace(/\(\)$/, "");
-  return (error: unknown): never => {
-    if (
-      error instanceof CheckpointerError &&
-      error.operation !== undefined &&
-      error.operation !== operation &&
-      error.cause !== undefined &&
-      !(error.cause instanceof CheckpointerError)
-    ) {
-      throw wrapDbError(error.cause, what);
-    }
-    throw error;
-  };
 }

@@ -1,7 +1,7 @@
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { PostgresCheckpointer } from "../src/index.js";
 import { toolLoopGraph, userSays } from "./graphs.js";
-import { adminPool, DATABASE_URL, pgUp, targets, uniqueSchema } from "./helpers.js";
+import { adminPool, DATABASE_URL, dropSchema, pgUp, targets, uniqueSchema } from "./helpers.js";
 
 const meta = { source: "loop" as const, step: 0, parents: {} };
 const cp = (id = uuid6(0), value: unknown = 1) => ({
@@ -87,6 +87,111 @@ describe.each(targets)("group commit of concurrent writes ($name)", (target) => 
     ).toEqual({ v: "a" });
     expect(await saver.getTuple({ configurable: { thread_id: "co-bad" } })).toBeUndefined();
   });
+
+  it("leased writes join the combined statement; a fenced one fails alone, the others land and renew", async () => {
+    const runs = saver.tables.runs;
+    // Three runs: two hold their fence, one was taken over (its fence moved on to 8).
+    await saver.db.query(
+      `INSERT INTO ${runs} (thread_id, status, fence, lease_until)
+       VALUES ('lg-a', 'running', 3, now()), ('lg-b', 'recovering', 5, now()), ('lg-c', 'running', 8, now())`,
+    );
+    const detach = [
+      saver.attachLease("lg-a", { fence: 3, leaseSeconds: 600 }),
+      saver.attachLease("lg-b", { fence: "5", leaseSeconds: 600 }),
+      saver.attachLease("lg-c", { fence: 7, leaseSeconds: 600 }),
+    ];
+    const before = new Map(saver.batchSizes);
+    statements.length = 0;
+    // The blocker is a task's writes like writesB, called first: the first to reach group commit.
+    const blocker = saver.putWrites(
+      { configurable: { thread_id: "lg-free", checkpoint_ns: "", checkpoint_id: "cf" } },
+      [["v", "f"]],
+      "task-f",
+    );
+    // queued behind the blocker: they go together, guarded and unguarded alike
+    const idA = uuid6(11);
+    const putA = saver.put({ configurable: { thread_id: "lg-a" } }, cp(idA, "a"), meta, { v: 1 });
+    const writesB = saver.putWrites(
+      { configurable: { thread_id: "lg-b", checkpoint_ns: "", checkpoint_id: "cb" } },
+      [["v", "b"]],
+      "task-b",
+    );
+    const putC = saver.put({ configurable: { thread_id: "lg-c" } }, cp(uuid6(12), "c"), meta, {
+      v: 1,
+    });
+    const free = saver.put({ configurable: { thread_id: "lg-free" } }, cp(), meta, { v: 1 });
+    const results = await Promise.allSettled([blocker, putA, writesB, putC, free]);
+    for (const d of detach) d();
+    expect(results.map((r) => r.status)).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    await expect(putC).rejects.toMatchObject({ code: "FENCED", operation: "put" });
+    // one combined statement carried the four queued writes; nothing was retried alone
+    expect(statements.filter((s) => s === "writeBatch")).toHaveLength(1);
+    expect(statements.filter((s) => s !== "writeBatch")).toEqual(["putWrites"]);
+    expect(saver.batchSizes.get(4)).toBe((before.get(4) ?? 0) + 1);
+    // the fenced put left nothing; the others landed
+    expect(await saver.getTuple({ configurable: { thread_id: "lg-c" } })).toBeUndefined();
+    const a = await saver.getTuple({ configurable: { thread_id: "lg-a" } });
+    expect(a?.checkpoint.channel_values).toEqual({ v: "a" });
+    const b = await saver.getTuple({
+      configurable: { thread_id: "lg-b", checkpoint_ns: "", checkpoint_id: "cb" },
+    });
+    expect(b).toBeUndefined(); // writes of a checkpoint not stored: check the rows instead
+    const { rows: writes } = await saver.db.query<{ thread_id: string }>(
+      `SELECT thread_id FROM ${saver.tables.writes} WHERE thread_id IN ('lg-b', 'lg-free') ORDER BY 1`,
+    );
+    expect(writes.map((w) => w.thread_id)).toEqual(["lg-b", "lg-free"]);
+    // the put renewed its run's lease and recorded its head; the writes-only guard wrote nothing
+    const { rows: ledger } = await saver.db.query<{
+      thread_id: string;
+      head: string | null;
+      renewed: boolean;
+    }>(
+      `SELECT thread_id, head_checkpoint_id AS head, lease_until > now() + interval '5 minutes' AS renewed
+       FROM ${runs} WHERE thread_id LIKE 'lg-%' ORDER BY thread_id`,
+    );
+    expect(ledger).toEqual([
+      { thread_id: "lg-a", head: idA, renewed: true },
+      { thread_id: "lg-b", head: null, renewed: false },
+      { thread_id: "lg-c", head: null, renewed: false },
+    ]);
+  });
+
+  it("a leased put renews only once half the lease is gone; otherwise it writes no ledger row", async () => {
+    const runs = saver.tables.runs;
+    await saver.db.query(
+      `INSERT INTO ${runs} (thread_id, status, fence, lease_until, updated_at)
+       VALUES ('lr-fresh', 'running', 1, now() + interval '590 seconds', '2000-01-01'),
+              ('lr-due', 'running', 1, now() + interval '200 seconds', '2000-01-01')`,
+    );
+    const detach = ["lr-fresh", "lr-due"].map((id) =>
+      saver.attachLease(id, { fence: 1, leaseSeconds: 600 }),
+    );
+    try {
+      for (const id of ["lr-fresh", "lr-due"]) {
+        await saver.put({ configurable: { thread_id: id } }, cp(uuid6(20)), meta, { v: 1 });
+      }
+    } finally {
+      for (const d of detach) d();
+    }
+    const { rows } = await saver.db.query<{ thread_id: string; touched: boolean }>(
+      `SELECT thread_id, updated_at > '2000-01-01' AS touched FROM ${runs}
+       WHERE thread_id LIKE 'lr-%' ORDER BY thread_id`,
+    );
+    expect(rows).toEqual([
+      { thread_id: "lr-due", touched: true },
+      { thread_id: "lr-fresh", touched: false },
+    ]);
+    // both checkpoints landed: the guard held either way
+    for (const id of ["lr-fresh", "lr-due"]) {
+      expect(await saver.getTuple({ configurable: { thread_id: id } })).toBeDefined();
+    }
+  });
 });
 
 describe.skipIf(!pgUp)("end() with writes still queued", () => {
@@ -109,7 +214,7 @@ describe.skipIf(!pgUp)("end() with writes still queued", () => {
       const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".checkpoints`);
       expect(rows[0].n).toBe(6);
     } finally {
-      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await dropSchema(schema, admin);
       await admin.end();
     }
   });

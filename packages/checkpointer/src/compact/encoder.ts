@@ -1,4 +1,5 @@
 // Compact writes: which new channel values are stored as an append to a version written before.
+import type { BlobRow } from "../sql/writes.js";
 import { appendOverhead, appendType, commonPrefix, commonSuffix, encodeAppend } from "./format.js";
 
 /** What is known about the last version of a channel that this process stored. */
@@ -74,19 +75,19 @@ export class CompactEncoder {
    * Rewrites the put's blob rows `[channel, version, type, bytes]` in place; returns what to call
    * once the write committed.
    */
-  encode(threadId: string, ns: string, hasParent: boolean, rows: unknown[][]): () => void {
+  encode(threadId: string, ns: string, hasParent: boolean, rows: BlobRow[]): () => void {
     if (!hasParent) this.forget(threadId, ns === "" ? undefined : ns);
     const known = this.threads.get(threadId);
     const updates: Array<[string, Previous]> = [];
     for (const row of rows) {
-      const [channel, version, type, bytes] = row as [string, string, string, Uint8Array | null];
+      const { channel, version, type, blob: bytes } = row;
       if (bytes === null || bytes === undefined) continue;
       const key = `${ns}\u0000${channel}`;
       // A serializer may hand back a buffer the caller still owns (raw bytes): keep a copy.
       const own = type === "json" ? bytes : bytes.slice();
       const planned = planRow(known?.get(key), version, type, own, this.maxChain);
-      row[2] = planned.type;
-      row[3] = planned.blob;
+      row.type = planned.type;
+      row.blob = planned.blob;
       updates.push([key, planned.next]);
     }
     return () => this.remember(threadId, updates);

@@ -1,0 +1,336 @@
+// The write statements (put, putWrites, group commit) beside the typed rows they carry: each row
+// type has its column types and its toParams side by side, so a statement's parameter layout is
+// read in one place.
+import type { Tables } from "./identifiers.js";
+import { valuesRows } from "./statements.js";
+
+/** One channel value of a put: (channel, version) names it, so it is inserted if absent. */
+export interface BlobRow {
+  channel: string;
+  version: string;
+  /** Serializer type, "empty" for a channel without a value, or a compact append type. */
+  type: string;
+  blob: Uint8Array | null;
+}
+
+/** A checkpoint row; checkpoint and metadata are JSON text, NUL-safe (see nul.ts). */
+export interface CheckpointRow {
+  threadId: string;
+  ns: string;
+  checkpointId: string;
+  parentId: string | null;
+  checkpoint: string;
+  metadata: string;
+}
+
+/** The task a putWrites call writes for. */
+export interface TaskRef {
+  threadId: string;
+  ns: string;
+  checkpointId: string;
+  taskId: string;
+  taskPath: string;
+}
+
+/** One pending write; special channels (negative idx) upsert, regular ones keep the first. */
+export interface WriteRow {
+  channel: string;
+  idx: number;
+  type: string;
+  blob: Uint8Array;
+}
+
+/**
+ * A durable run's lease (see attachLease): the write lands only while the run still holds
+ * `fence`; a put also renews the lease and records its checkpoint as the run's head.
+ */
+export interface Guard {
+  fence: number | string;
+  leaseSeconds: number;
+}
+
+export type WriteJob =
+  | { kind: "put"; checkpoint: CheckpointRow; blobs: BlobRow[]; guard?: Guard }
+  | { kind: "writes"; task: TaskRef; special: WriteRow[]; regular: WriteRow[]; guard?: Guard };
+
+const BLOB = {
+  types: ["text", "text", "text", "bytea"],
+  params: (b: BlobRow): unknown[] => [b.channel, b.version, b.type, b.blob],
+} as const;
+const CHECKPOINT = {
+  types: ["text", "text", "text", "text", "jsonb", "jsonb"],
+  params: (c: CheckpointRow): unknown[] => [
+    c.threadId,
+    c.ns,
+    c.checkpointId,
+    c.parentId,
+    c.checkpoint,
+    c.metadata,
+  ],
+} as const;
+const TASK = {
+  types: ["text", "text", "text", "text", "text"],
+  params: (t: TaskRef): unknown[] => [t.threadId, t.ns, t.checkpointId, t.taskId, t.taskPath],
+} as const;
+const WRITE = {
+  types: ["text", "integer", "text", "bytea"],
+  params: (w: WriteRow): unknown[] => [w.channel, w.idx, w.type, w.blob],
+} as const;
+const GUARD = {
+  types: ["bigint", "float8"],
+  params: (g: Guard): unknown[] => [g.fence, g.leaseSeconds],
+} as const;
+
+/** Statuses a run holds its lease in (the ledger's live statuses). */
+const LIVE_STATUSES = "status IN ('running', 'recovering')";
+
+/** A put alone: $1–$6 the checkpoint row, then the guard (if any), then 4 per blob. */
+export function putStatement(t: Tables, job: Extract<WriteJob, { kind: "put" }>) {
+  const params = CHECKPOINT.params(job.checkpoint);
+  if (job.guard) params.push(...GUARD.params(job.guard));
+  for (const b of job.blobs) params.push(...BLOB.params(b));
+  return { sql: putSql(t, job.blobs.length, !!job.guard), params };
+}
+
+/** A task's writes alone: $1–$5 the task, then the guard (if any), then 4 per write, special first. */
+export function putWritesStatement(
+  t: Tables,
+  task: TaskRef,
+  special: readonly WriteRow[],
+  regular: readonly WriteRow[],
+  guard: Guard | undefined,
+) {
+  const params = TASK.params(task);
+  if (guard) params.push(...GUARD.params(guard));
+  for (const w of special) params.push(...WRITE.params(w));
+  for (const w of regular) params.push(...WRITE.params(w));
+  return { sql: putWritesSql(t, special.length, regular.length, !!guard), params };
+}
+
+/** Parameters of a putWrites statement before its write rows (task, then guard). */
+export function putWritesHeadParams(guarded: boolean): number {
+  return TASK.types.length + (guarded ? GUARD.types.length : 0);
+}
+
+/** Parameters one write row adds to a putWrites statement. */
+export const WRITE_ROW_PARAMS = WRITE.types.length;
+
+/**
+ * Lease piggyback. A put proves the writer still holds the fence under a share lock on the run's
+ * ledger row, so a takeover (an UPDATE of that row) either waits for the put to commit or, having
+ * committed first, makes the put fail: a takeover is never followed by a put of the old owner.
+ * The put renews the lease (and records itself as the run's head) only once half of it has run
+ * out; the lease keeper renews it on a timer anyway, so most puts write nothing to the ledger and
+ * its indexes. A task's writes only read the fence (no lock), so parallel tasks of one step never
+ * queue on the ledger row. The price: a claim that commits while such a statement runs can be
+ * followed by that one write of the old owner — a finished task's own result for the head both
+ * owners share, which the new owner's re-run of the same task would write too.
+ */
+function guardCte(t: Tables, fenceParam: number, leaseParam: number, headParam?: number): string {
+  const live = `thread_id = $1 AND fence = $${fenceParam}::bigint AND ${LIVE_STATUSES}`;
+  if (headParam === undefined) {
+    return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live} AND $${leaseParam}::float8 IS NOT NULL)`;
+  }
+  const lease = `$${leaseParam}::float8`;
+  return `guard AS (
+    SELECT thread_id, lease_until < now() + make_interval(secs => ${lease} / 2) AS due
+    FROM ${t.runs} WHERE ${live} FOR SHARE),
+  renewed AS (
+    UPDATE ${t.runs} r SET lease_until = now() + make_interval(secs => ${lease}),
+      heartbeat_at = now(), updated_at = now(), head_checkpoint_id = $${headParam}
+    FROM guard WHERE guard.due AND r.thread_id = guard.thread_id)`;
+}
+
+/** One statement that stores a checkpoint and its new channel blobs: atomic without BEGIN/COMMIT. */
+function putSql(t: Tables, blobCount: number, guarded: boolean): string {
+  const ctes: string[] = [];
+  const onlyIfGuard = guarded ? "WHERE EXISTS (SELECT 1 FROM guard)" : "";
+  let next = CHECKPOINT.types.length + 1;
+  if (guarded) {
+    ctes.push(guardCte(t, next, next + 1, 3));
+    next += GUARD.types.length;
+  }
+  if (blobCount > 0) {
+    ctes.push(`b AS (
+      INSERT INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
+      SELECT $1, $2, v.channel, v.version, v.type, v.blob
+      FROM (VALUES ${valuesRows(blobCount, BLOB.types, next)}) AS v(channel, version, type, blob)
+      ${onlyIfGuard}
+      ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING)`);
+  }
+  const upsert = `INSERT INTO ${t.checkpoints}
+      (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
+    SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb ${onlyIfGuard}
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+    DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata`;
+  if (!guarded) return ctes.length ? `WITH ${ctes.join(",\n")}\n${upsert}` : upsert;
+  ctes.push(`c AS (${upsert} RETURNING 1)`);
+  return `WITH ${ctes.join(",\n")}\nSELECT (SELECT count(*) FROM guard)::int AS ok`;
+}
+
+const SPECIAL_CONFLICT =
+  "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob, task_path = EXCLUDED.task_path";
+
+/** One statement for a task's writes; special writes replace, regular writes keep the first. */
+function putWritesSql(
+  t: Tables,
+  specialCount: number,
+  regularCount: number,
+  guarded: boolean,
+): string {
+  const ctes: string[] = [];
+  let next = TASK.types.length + 1;
+  if (guarded) {
+    ctes.push(guardCte(t, next, next + 1));
+    next += GUARD.types.length;
+  }
+  const onlyIfGuard = guarded ? "WHERE EXISTS (SELECT 1 FROM guard)" : "";
+  const insert = (count: number, conflict: string) => {
+    const sql = `INSERT INTO ${t.writes}
+        (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, channel, idx, type, blob)
+      SELECT $1, $2, $3, $4, $5, v.channel, v.idx, v.type, v.blob
+      FROM (VALUES ${valuesRows(count, WRITE.types, next)}) AS v(channel, idx, type, blob)
+      ${onlyIfGuard}
+      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`;
+    next += count * WRITE.types.length;
+    return sql;
+  };
+  if (specialCount > 0) ctes.push(`s AS (${insert(specialCount, SPECIAL_CONFLICT)})`);
+  if (regularCount > 0) ctes.push(`r AS (${insert(regularCount, "DO NOTHING")})`);
+  const tail = guarded ? "SELECT (SELECT count(*) FROM guard)::int AS ok" : "SELECT 1 AS ok";
+  return `WITH ${ctes.join(",\n")}\n${tail}`;
+}
+
+// ── Group commit ─────────────────────────────────────────────────────────────────────────────
+// In a combined statement every row carries its thread and namespace, and, when any job of the
+// batch is guarded, the fence it was written under (NULL: unguarded).
+
+const BATCH_BLOB = ["text", "text", ...BLOB.types] as const;
+const BATCH_WRITE = [...TASK.types, ...WRITE.types] as const;
+/** A guard row: thread, fence, lease seconds, head checkpoint (NULL: writes only, no renewal). */
+const BATCH_GUARD = ["text", "bigint", "float8", "text"] as const;
+
+/** Parameters a job adds to a combined statement, counting the fence column and its guard row. */
+export function batchParams(job: WriteJob): number {
+  const fence = 1;
+  const guard = job.guard ? BATCH_GUARD.length : 0;
+  if (job.kind === "put") {
+    return CHECKPOINT.types.length + fence + job.blobs.length * (BATCH_BLOB.length + fence) + guard;
+  }
+  return (job.special.length + job.regular.length) * (BATCH_WRITE.length + fence) + guard;
+}
+
+export interface BatchGuard {
+  threadId: string;
+  fence: number | string;
+  leaseSeconds: number;
+  /** The checkpoint a put of the batch records as the run's head (when it renews); null when only writes. */
+  head: string | null;
+}
+
+/** A guarded job's key in the combined statement's result. */
+export const guardKey = (threadId: string, fence: number | string) =>
+  `${threadId}\u0000${String(fence)}`;
+
+/** Rows of a combined statement, already merged (see WriteBatch in writer.ts). */
+export interface BatchRows {
+  guards: BatchGuard[];
+  blobs: Array<{ threadId: string; ns: string; row: BlobRow; fence: number | string | null }>;
+  checkpoints: Array<{ row: CheckpointRow; fence: number | string | null }>;
+  special: Array<{ task: TaskRef; row: WriteRow; fence: number | string | null }>;
+  regular: Array<{ task: TaskRef; row: WriteRow; fence: number | string | null }>;
+}
+
+/**
+ * Several threads' puts and putWrites as ONE statement. Same conflict rules as the single
+ * statements. Guarded rows land only if their run still holds the fence; the statement returns
+ * the (thread_id, fence) pairs that passed, so each guarded job learns whether it was fenced.
+ * Params: guards, blobs, checkpoints, special rows, regular rows.
+ */
+export function batchStatement(t: Tables, rows: BatchRows) {
+  const guarded = rows.guards.length > 0;
+  const params: unknown[] = [];
+  let next = 1;
+  const values = (count: number, types: readonly string[]) => {
+    const sql = valuesRows(count, guarded ? [...types, "bigint"] : types, next);
+    next += count * (types.length + (guarded ? 1 : 0));
+    return sql;
+  };
+  const fenced = (fence: number | string | null) => (guarded ? [fence] : []);
+  const ctes: string[] = [];
+  // Only rows whose guard passed (or that carry none) are selected from a guarded VALUES list.
+  const pass = guarded
+    ? "WHERE v.fence IS NULL OR (v.thread_id, v.fence) IN (SELECT thread_id, fence FROM guard)"
+    : "";
+  const source = (types: readonly string[], count: number, columns: string) =>
+    guarded
+      ? `SELECT ${columns.replace(/(\w+)/g, "v.$1")} FROM (VALUES ${values(count, types)}) AS v(${columns}, fence) ${pass}`
+      : `VALUES ${values(count, types)}`;
+
+  if (guarded) {
+    const g = valuesRows(rows.guards.length, BATCH_GUARD, next);
+    next += rows.guards.length * BATCH_GUARD.length;
+    for (const x of rows.guards) params.push(x.threadId, x.fence, x.leaseSeconds, x.head);
+    ctes.push(`gv AS (SELECT * FROM (VALUES ${g}) AS v(thread_id, fence, lease, head))`);
+    // Puts: share-locked, renewed once half the lease is gone; writes only: read (see guardCte).
+    ctes.push(`locked AS (
+      SELECT r.thread_id, r.fence, gv.head, gv.lease,
+        r.lease_until < now() + make_interval(secs => gv.lease / 2) AS due
+      FROM ${t.runs} r JOIN gv
+        ON gv.head IS NOT NULL AND r.thread_id = gv.thread_id AND r.fence = gv.fence
+      WHERE r.${LIVE_STATUSES}
+      FOR SHARE OF r)`);
+    ctes.push(`renewed AS (
+      UPDATE ${t.runs} r SET lease_until = now() + make_interval(secs => locked.lease),
+        heartbeat_at = now(), updated_at = now(), head_checkpoint_id = locked.head
+      FROM locked WHERE locked.due AND r.thread_id = locked.thread_id AND r.fence = locked.fence)`);
+    ctes.push(`guard AS (
+      SELECT thread_id, fence FROM locked
+      UNION ALL
+      SELECT r.thread_id, r.fence FROM ${t.runs} r JOIN gv
+        ON gv.head IS NULL AND r.thread_id = gv.thread_id AND r.fence = gv.fence
+      WHERE r.${LIVE_STATUSES})`);
+  }
+  if (rows.blobs.length > 0) {
+    const src = source(
+      BATCH_BLOB,
+      rows.blobs.length,
+      "thread_id, checkpoint_ns, channel, version, type, blob",
+    );
+    for (const b of rows.blobs)
+      params.push(b.threadId, b.ns, ...BLOB.params(b.row), ...fenced(b.fence));
+    ctes.push(`b AS (INSERT INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
+      ${src}
+      ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING)`);
+  }
+  if (rows.checkpoints.length > 0) {
+    const src = source(
+      CHECKPOINT.types,
+      rows.checkpoints.length,
+      "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata",
+    );
+    for (const c of rows.checkpoints) params.push(...CHECKPOINT.params(c.row), ...fenced(c.fence));
+    ctes.push(`c AS (INSERT INTO ${t.checkpoints}
+        (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
+      ${src}
+      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+      DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata)`);
+  }
+  const writes = (list: BatchRows["special"], conflict: string) => {
+    const src = source(
+      BATCH_WRITE,
+      list.length,
+      "thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, channel, idx, type, blob",
+    );
+    for (const w of list)
+      params.push(...TASK.params(w.task), ...WRITE.params(w.row), ...fenced(w.fence));
+    return `INSERT INTO ${t.writes}
+      (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, channel, idx, type, blob)
+    ${src}
+    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`;
+  };
+  if (rows.special.length > 0) ctes.push(`s AS (${writes(rows.special, SPECIAL_CONFLICT)})`);
+  if (rows.regular.length > 0) ctes.push(`r AS (${writes(rows.regular, "DO NOTHING")})`);
+  const tail = guarded ? "SELECT thread_id, fence::text AS fence FROM guard" : "SELECT 1 AS ok";
+  return { sql: `WITH ${ctes.join(",\n")}\n${tail}`, params };
+}

@@ -1,0 +1,208 @@
+// Sends the saver's writes: alone, or through group commit (batch.ts) as one combined statement,
+// guarded by a durable run's fence or not. The saver serializes and validates; this module only
+// turns typed jobs into statements and their results into FENCED errors.
+import { checkpointKey, WriteCoalescer, writeKey } from "./batch.js";
+import { CheckpointerError, wrapDbError } from "./errors.js";
+import { invalid } from "./input.js";
+import type { DbSeam } from "./seam.js";
+import {
+  type BatchGuard,
+  type BatchRows,
+  batchParams,
+  batchStatement,
+  type Guard,
+  guardKey,
+  putStatement,
+  putWritesHeadParams,
+  putWritesStatement,
+  WRITE_ROW_PARAMS,
+  type WriteJob,
+} from "./sql/writes.js";
+
+/** Parameters at most per statement; Postgres' wire limit is 65535. */
+export const MAX_PARAMS = 60_000;
+
+export class CheckpointWriter {
+  private readonly coalescer?: WriteCoalescer;
+
+  /** `concurrency`: write statements in flight at once (0: no group commit). */
+  constructor(
+    private readonly db: DbSeam,
+    concurrency: number,
+  ) {
+    if (concurrency > 0) {
+      this.coalescer = new WriteCoalescer(concurrency, {
+        maxParams: MAX_PARAMS,
+        params: batchParams,
+        one: (job) => this.one(job),
+        many: (jobs) => this.many(jobs),
+      });
+    }
+  }
+
+  /** Statements sent by group commit, by how many writes each carried. */
+  get batchSizes(): ReadonlyMap<number, number> {
+    return this.coalescer?.batchSizes ?? new Map();
+  }
+
+  /** Stores a put's checkpoint and blobs; FENCED if its guard no longer holds. */
+  async put(job: Extract<WriteJob, { kind: "put" }>): Promise<void> {
+    if (this.coalescer && batchParams(job) <= MAX_PARAMS) {
+      await this.coalescer.submit(job).catch(asOperation("put()"));
+      return;
+    }
+    const { params } = putStatement(this.db.tables, job);
+    if (params.length > MAX_PARAMS) {
+      throw invalid(
+        "put",
+        `${job.blobs.length} channels in one checkpoint is more than one statement can carry.`,
+      );
+    }
+    await this.one(job);
+  }
+
+  /** Stores a task's writes, all or nothing; FENCED if its guard no longer holds. */
+  async putWrites(job: Extract<WriteJob, { kind: "writes" }>): Promise<void> {
+    if (this.coalescer && batchParams(job) <= MAX_PARAMS) {
+      await this.coalescer.submit(job).catch(asOperation("putWrites()"));
+      return;
+    }
+    const perStatement = Math.floor(
+      (MAX_PARAMS - putWritesHeadParams(!!job.guard)) / WRITE_ROW_PARAMS,
+    );
+    if (job.special.length + job.regular.length <= perStatement) {
+      await this.one(job);
+      return;
+    }
+    // Only a task with tens of thousands of writes gets here: chunks, still all-or-nothing.
+    await this.db.transaction("putWrites()", async (tx) => {
+      for (const [list, special] of [
+        [job.special, true],
+        [job.regular, false],
+      ] as const) {
+        for (let i = 0; i < list.length; i += perStatement) {
+          const chunk = list.slice(i, i + perStatement);
+          const { sql, params } = putWritesStatement(
+            this.db.tables,
+            job.task,
+            special ? chunk : [],
+            special ? [] : chunk,
+            job.guard,
+          );
+          const { rows } = await tx.query<{ ok: number }>(sql, params);
+          if (job.guard && !rows[0]?.ok) throw fenced(job.task.threadId, job.guard, "putWrites");
+        }
+      }
+    });
+  }
+
+  /** One job alone, as its own statement. */
+  private async one(job: WriteJob): Promise<void> {
+    if (job.kind === "put") {
+      const { sql, params } = putStatement(this.db.tables, job);
+      const rows = await this.db.run<{ ok?: number }>("put()", sql, params);
+      if (job.guard && !rows[0]?.ok) throw fenced(job.checkpoint.threadId, job.guard, "put");
+      return;
+    }
+    const { sql, params } = putWritesStatement(
+      this.db.tables,
+      job.task,
+      job.special,
+      job.regular,
+      job.guard,
+    );
+    const rows = await this.db.run<{ ok?: number }>("putWrites()", sql, params);
+    if (job.guard && !rows[0]?.ok) throw fenced(job.task.threadId, job.guard, "putWrites");
+  }
+
+  /**
+   * Several jobs as one statement, in arrival order. Rows that upsert (checkpoints, special
+   * writes) are merged by key, the last job winning, since Postgres refuses to update one row
+   * twice in a statement; inserts-if-absent (blobs, regular writes) keep every row, so the first
+   * one stays. Guarded jobs learn from the result whether their fence still held.
+   */
+  private async many(jobs: WriteJob[]): Promise<Array<Error | undefined>> {
+    const guards = new Map<string, BatchGuard>();
+    const rows: BatchRows = { guards: [], blobs: [], checkpoints: [], special: [], regular: [] };
+    const checkpoints = new Map<string, BatchRows["checkpoints"][number]>();
+    const special = new Map<string, BatchRows["special"][number]>();
+    for (const job of jobs) {
+      const fence = job.guard?.fence ?? null;
+      if (job.kind === "put") {
+        const c = job.checkpoint;
+        if (job.guard) addGuard(guards, c.threadId, job.guard, c.checkpointId);
+        checkpoints.set(checkpointKey(c), { row: c, fence });
+        for (const b of job.blobs)
+          rows.blobs.push({ threadId: c.threadId, ns: c.ns, row: b, fence });
+      } else {
+        if (job.guard) addGuard(guards, job.task.threadId, job.guard, null);
+        for (const w of job.special)
+          special.set(writeKey(job.task, w), { task: job.task, row: w, fence });
+        for (const w of job.regular) rows.regular.push({ task: job.task, row: w, fence });
+      }
+    }
+    rows.guards = [...guards.values()];
+    rows.checkpoints = [...checkpoints.values()];
+    rows.special = [...special.values()];
+    const { sql, params } = batchStatement(this.db.tables, rows);
+    const result = await this.db.run<{ thread_id?: string; fence?: string }>(
+      "writeBatch()",
+      sql,
+      params,
+    );
+    if (guards.size === 0) return jobs.map(() => undefined);
+    const held = new Set(result.map((r) => guardKey(r.thread_id ?? "", r.fence ?? "")));
+    return jobs.map((job) => {
+      if (!job.guard) return undefined;
+      const threadId = job.kind === "put" ? job.checkpoint.threadId : job.task.threadId;
+      if (held.has(guardKey(threadId, job.guard.fence))) return undefined;
+      return fenced(threadId, job.guard, job.kind === "put" ? "put" : "putWrites");
+    });
+  }
+}
+
+/** One guard row per (thread, fence); a put in the batch renews the lease and sets the head. */
+function addGuard(
+  guards: Map<string, BatchGuard>,
+  threadId: string,
+  guard: Guard,
+  head: string | null,
+): void {
+  const key = guardKey(threadId, guard.fence);
+  const known = guards.get(key);
+  guards.set(key, {
+    threadId,
+    fence: guard.fence,
+    leaseSeconds: guard.leaseSeconds,
+    head: head ?? known?.head ?? null,
+  });
+}
+
+function fenced(threadId: string, guard: Guard, operation: string): CheckpointerError {
+  return new CheckpointerError(
+    "FENCED",
+    `Write to thread "${threadId}" rejected: this worker's lease (fence ${guard.fence}) was taken over by another worker. ` +
+      "Stop this run; the thread's new owner continues it.",
+    { operation },
+  );
+}
+
+/**
+ * A database error raised under an inner statement's name (a combined "writeBatch", prune's
+ * "listThreads") reaches the caller under the method it called, re-derived from the driver error.
+ */
+export function asOperation(what: string) {
+  const operation = what.replace(/\(\)$/, "");
+  return (error: unknown): never => {
+    if (
+      error instanceof CheckpointerError &&
+      error.operation !== undefined &&
+      error.operation !== operation &&
+      error.cause !== undefined &&
+      !(error.cause instanceof CheckpointerError)
+    ) {
+      throw wrapDbError(error.cause, what);
+    }
+    throw error;
+  };
+}
