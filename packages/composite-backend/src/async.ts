@@ -1,3 +1,4 @@
+// Bounded concurrency for batches, grep and deletes: results in input order, never unbounded work.
 /**
  * Runs `fn` over `items` with at most `limit` in flight and hands results back in input order.
  * `stop` sees the ordered prefix of results and can end the run early (grep's match cap); work

@@ -1,3 +1,4 @@
+// CompositeBackend operations that can span routes: ls, glob, grep and delete from a parent.
 import type {
   BackendProtocolV2,
   DeleteResult,

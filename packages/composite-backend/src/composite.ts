@@ -1,3 +1,4 @@
+// CompositeBackend: sends each deepagents file operation to a backend by longest path prefix.
 import type {
   AnyBackendProtocol,
   BackendProtocolV2,

@@ -1,10 +1,11 @@
+// createCompositeBackend: a CompositeBackend and its NFS, S3 and Azure routes from a config object.
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import type { AnyBackendProtocol } from "deepagents";
 import { StateBackend } from "deepagents";
 import { BlobBackend } from "./backends/blob.js";
 import type { BlobBackendOptions } from "./backends/blob-options.js";
-import { NFSBackend } from "./backends/nfs.js";
-import type { NFSBackendOptions } from "./backends/nfs-options.js";
+import { NFSBackend } from "./backends/nfs/backend.js";
+import type { NFSBackendOptions } from "./backends/nfs/options.js";
 import { CompositeBackend } from "./composite.js";
 import { CompositeBackendError } from "./errors.js";
 import { AzureBlobStore } from "./stores/azure.js";

@@ -1,3 +1,4 @@
+// The package's one error class, its codes, and their mapping onto deepagents' batch codes.
 import type { FileOperationError } from "deepagents";
 
 /**

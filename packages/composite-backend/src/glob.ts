@@ -1,3 +1,4 @@
+// Glob patterns for every backend: brace expansion, rebasing onto routes, literal prefixes.
 import micromatch from "micromatch";
 import { baseName } from "./paths.js";
 

@@ -1,8 +1,9 @@
+// Public API of @agentstate/composite-backend: every export is named here.
 export { StateBackend } from "deepagents";
 export { BlobBackend, type ShareableUrl } from "./backends/blob.js";
 export type { BlobBackendOptions } from "./backends/blob-options.js";
-export { NFSBackend } from "./backends/nfs.js";
-export type { NFSBackendOptions, NfsFileSystem } from "./backends/nfs-options.js";
+export { NFSBackend } from "./backends/nfs/backend.js";
+export type { NFSBackendOptions, NfsFileSystem } from "./backends/nfs/options.js";
 export { CompositeBackend, type CompositeBackendOptions } from "./composite.js";
 export {
   type AzureRouteConfig,

@@ -1,3 +1,4 @@
+// Virtual paths: parsed, normalised, and refused (traversal, NUL, control characters) up front.
 import { CompositeBackendError } from "./errors.js";
 
 /** A validated, normalised virtual path: `/a/b` has segments `["a", "b"]`; `/` has none. */

@@ -1,3 +1,4 @@
+// The route table: prefix validation, longest-prefix lookup, and full paths put back into results.
 import type { AnyBackendProtocol, BackendProtocolV2 } from "deepagents";
 import { adaptBackendProtocol } from "deepagents";
 import { CompositeBackendError, describeThrown } from "./errors.js";

@@ -1,3 +1,4 @@
+// Content rules every backend shares: line pages, exact replacement, grep, base64 and size checks.
 import type { GrepMatch, ReadResult } from "deepagents";
 import { normalizeReadPagination } from "deepagents";
 import { CompositeBackendError } from "./errors.js";
@@ -230,6 +231,19 @@ export function oversizeContent(
   return new CompositeBackendError(
     "too_large",
     `Content for '${displayPath}' decodes to ${formatBytes(bytes)}, ${limit}`,
+  );
+}
+
+/** The write-limit error for content already in bytes (uploads, decoded writes), if over. */
+export function oversizeBytes(
+  byteLength: number,
+  maxBytes: number,
+  displayPath: string,
+): CompositeBackendError | undefined {
+  if (byteLength <= maxBytes) return undefined;
+  return new CompositeBackendError(
+    "too_large",
+    `Content for '${displayPath}' is ${formatBytes(byteLength)}, over the ${formatBytes(maxBytes)} write limit`,
   );
 }
 

@@ -1,3 +1,4 @@
+// BlobBackend's options and their defaults, resolved once when the backend is built.
 import { CompositeBackendError } from "../errors.js";
 import type { BlobStore } from "../stores/types.js";
 

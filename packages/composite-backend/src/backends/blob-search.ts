@@ -1,11 +1,12 @@
+// Key listing, glob and grep over a BlobStore for BlobBackend: list once, fetch candidates only.
 import type { FileInfo, GlobResult, GrepMatch, GrepResult } from "deepagents";
-import { mapOrdered } from "../async.js";
 import { compileGlobs, grepFileFilter, literalPrefix, relativePatterns } from "../glob.js";
 import { isTextMime, mimeTypeOf } from "../mime.js";
 import { baseName, comparePaths, type VirtualPath } from "../paths.js";
 import type { BlobMeta, BlobStore } from "../stores/types.js";
 import { decodeText, grepText } from "../text.js";
 import type { ResolvedBlobOptions } from "./blob-options.js";
+import { grepInOrder, matchCap } from "./skeleton.js";
 
 export const keyOf = (vp: VirtualPath) => vp.segments.join("/");
 /** Key prefix of everything under a directory path ("" for the root). */
@@ -83,7 +84,7 @@ export async function grepBlobs(
   glob: string | null,
   maxCount: number | null,
 ): Promise<GrepResult> {
-  const cap = Math.min(maxCount ?? Number.POSITIVE_INFINITY, options.maxGrepMatches);
+  const cap = matchCap(maxCount, options.maxGrepMatches);
   const base = dirPrefix(vp);
   const accept = grepFileFilter(glob);
   const listed = await listAll(options.store, base, options.maxScanObjects);
@@ -108,18 +109,16 @@ export async function grepBlobs(
     candidates = candidates.slice(0, options.maxGrepObjects);
     truncated = true;
   }
-  const run = await mapOrdered(
+  return grepInOrder(
     candidates,
     options.grepConcurrency,
+    cap,
     async (blob): Promise<GrepMatch[]> => {
       const object = await options.store
         .get(blob.key, { maxBytes: options.maxGrepObjectBytes })
         .catch(() => undefined);
       return object ? grepText(`/${blob.key}`, decodeText(object.body), pattern, cap) : [];
     },
-    (ordered) => ordered.reduce((sum, list) => sum + list.length, 0) >= cap,
+    truncated,
   );
-  const matches = run.results.flat();
-  if (matches.length > cap || run.stopped) truncated = true;
-  return truncated ? { matches: matches.slice(0, cap), truncated } : { matches };
 }

@@ -1,3 +1,4 @@
+// AzureBlobStore: the BlobStore contract over @azure/storage-blob; one request per call, SAS URLs.
 import {
   BlobSASPermissions,
   BlobServiceClient,

@@ -1,3 +1,4 @@
+// S3BlobStore: the BlobStore contract over @aws-sdk/client-s3; one request a call, presigned URLs.
 import type { Readable } from "node:stream";
 import {
   DeleteObjectCommand,

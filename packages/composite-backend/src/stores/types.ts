@@ -1,3 +1,4 @@
+// The BlobStore contract BlobBackend builds on: six methods, each one request.
 /** What a store knows about one object. */
 export interface BlobMeta {
   /** Key relative to the store's prefix. */

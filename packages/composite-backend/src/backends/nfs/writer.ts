@@ -1,21 +1,14 @@
-import { CompositeBackendError, rootDeleteRefused } from "../errors.js";
-import { isBinaryPath } from "../mime.js";
-import type { VirtualPath } from "../paths.js";
-import {
-  decodeText,
-  encodeText,
-  formatBytes,
-  oversizeContent,
-  type Replacement,
-  replaceExact,
-} from "../text.js";
-import { atomicReplace, type CommitContext, type ReplaceTarget, versionOf } from "./nfs-commit.js";
-import { type DirChain, entry, SafeDirs, swapped } from "./nfs-dirs.js";
-import { type Confinement, errnoOf, readWhole } from "./nfs-fs.js";
-import { FileLocks } from "./nfs-locks.js";
-import type { ResolvedNfsOptions } from "./nfs-options.js";
-import { removeEntry, removeRootContents } from "./nfs-remove.js";
-import { TempArea } from "./nfs-temp.js";
+// The mutating half of NFSBackend: write, edit and delete, all through directory handles.
+import { CompositeBackendError, rootDeleteRefused } from "../../errors.js";
+import type { VirtualPath } from "../../paths.js";
+import { decodeText, encodeText, oversizeBytes, type Replacement } from "../../text.js";
+import { atomicReplace, type CommitContext, type ReplaceTarget, versionOf } from "./commit.js";
+import { type DirChain, entry, SafeDirs, swapped } from "./dirs.js";
+import { type Confinement, errnoOf, readWhole } from "./fs.js";
+import { FileLocks } from "./locks.js";
+import type { ResolvedNfsOptions } from "./options.js";
+import { removeEntry, removeRootContents } from "./remove.js";
+import { TempArea } from "./temp.js";
 
 const ROOT_IS_DIRECTORY = () =>
   new CompositeBackendError("is_directory", "'/' is a directory, not a file");
@@ -26,7 +19,7 @@ type HeldTarget = ReplaceTarget & { chains: DirChain[] };
 /**
  * The mutating half of NFSBackend: write, edit and delete. Every directory it creates, every
  * lock, temp file and rename goes through directory handles opened from the root without
- * following symlinks (see nfs-dirs.ts), so nothing can be redirected outside the root.
+ * following symlinks (see dirs.ts), so nothing can be redirected outside the root.
  */
 export class NfsWriter {
   readonly #dirs: SafeDirs;
@@ -45,12 +38,8 @@ export class NfsWriter {
   async write(vp: VirtualPath, data: Uint8Array): Promise<void> {
     const { maxWriteBytes, fileMode } = this.options;
     if (vp.segments.length === 0) throw ROOT_IS_DIRECTORY();
-    if (data.byteLength > maxWriteBytes) {
-      throw new CompositeBackendError(
-        "too_large",
-        `Content for '${vp.path}' is ${formatBytes(data.byteLength)}, over the ${formatBytes(maxWriteBytes)} write limit`,
-      );
-    }
+    const oversize = oversizeBytes(data.byteLength, maxWriteBytes, vp.path);
+    if (oversize) throw oversize;
     await this.#replace(this.#writeTarget(vp), data, fileMode, vp.path);
   }
 
@@ -114,21 +103,10 @@ export class NfsWriter {
   }
 
   /**
-   * Read, replace, and commit only if the file is still what was read (compare-and-swap under
-   * the writer lock): a concurrent change becomes a conflict error, never a lost update.
+   * Read, apply `edit`, and commit only if the file is still what was read (compare-and-swap
+   * under the writer lock): a concurrent change becomes a conflict error, never a lost update.
    */
-  async edit(
-    vp: VirtualPath,
-    oldString: string,
-    newString: string,
-    replaceAll: boolean,
-  ): Promise<Replacement> {
-    if (isBinaryPath(vp.path)) {
-      throw new CompositeBackendError(
-        "invalid_content",
-        `Error: '${vp.path}' is a binary file and cannot be edited as text`,
-      );
-    }
+  async edit(vp: VirtualPath, edit: (text: string) => Replacement): Promise<Replacement> {
     if (vp.segments.length === 0) throw ROOT_IS_DIRECTORY();
     const opened = await this.jail.openFile(await this.jail.hostPath(vp.segments), vp.path, true);
     let bytes: Uint8Array;
@@ -140,10 +118,8 @@ export class NfsWriter {
     }
     // Only the stat taken at open matters from here; the descriptor closes in the background.
     this.jail.io.close(opened.fd).catch(() => undefined);
-    const replaced = replaceExact(decodeText(bytes), oldString, newString, replaceAll, vp.path);
+    const replaced = edit(decodeText(bytes));
     if (!replaced.ok) return replaced;
-    const oversize = oversizeContent(replaced.content, false, this.options.maxWriteBytes, vp.path);
-    if (oversize) throw oversize;
     const mode = Number(opened.stat.mode) & 0o7777;
     // The file was read at its real path (checked inside the root); commit in that directory.
     const targeting = this.#dirs.segmentsOf(opened.real).then(async (segments) => {

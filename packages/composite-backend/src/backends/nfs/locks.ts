@@ -1,13 +1,13 @@
 // Per-file writer locks of NFSBackend, shared by processes and hosts through the mount.
 import { constants } from "node:fs";
 import { hostname } from "node:os";
-import { sleep } from "../async.js";
-import { CompositeBackendError } from "../errors.js";
-import { type DirHandle, entry } from "./nfs-dirs.js";
-import { errnoOf } from "./nfs-fs.js";
-import type { NfsIo } from "./nfs-io.js";
-import type { ResolvedNfsOptions } from "./nfs-options.js";
-import { CREATE_EXCLUSIVE, lockNameFor, type TempArea } from "./nfs-temp.js";
+import { sleep } from "../../async.js";
+import { CompositeBackendError } from "../../errors.js";
+import { type DirHandle, entry } from "./dirs.js";
+import { errnoOf } from "./fs.js";
+import type { NfsIo } from "./io.js";
+import type { ResolvedNfsOptions } from "./options.js";
+import { CREATE_EXCLUSIVE, lockNameFor, type TempArea } from "./temp.js";
 
 const OWNER = JSON.stringify({ pid: process.pid, host: hostname() });
 

@@ -1,11 +1,12 @@
+// Keeps NFSBackend inside its root: errno to coded errors, ESTALE retries, checked opens, reads.
 import type { BigIntStats, Stats } from "node:fs";
 import { constants, existsSync } from "node:fs";
 import { join, sep } from "node:path";
-import { sleep } from "../async.js";
-import { CompositeBackendError } from "../errors.js";
-import { formatBytes } from "../text.js";
-import type { NfsIo } from "./nfs-io.js";
-import type { ResolvedNfsOptions } from "./nfs-options.js";
+import { sleep } from "../../async.js";
+import { CompositeBackendError } from "../../errors.js";
+import { formatBytes } from "../../text.js";
+import type { NfsIo } from "./io.js";
+import type { ResolvedNfsOptions } from "./options.js";
 
 /** Suffix of our temp and lock files: hidden from listings and refused as user file names. */
 export const INTERNAL_SUFFIX = /\.agentstate-(lock|tmp)$/;

@@ -1,9 +1,10 @@
+// Bounded directory walks (for glob and grep) and line streaming of big files for NFSBackend.
 import type { Dirent } from "node:fs";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { comparePaths } from "../paths.js";
-import { INTERNAL_SUFFIX } from "./nfs-fs.js";
-import type { NfsIo } from "./nfs-io.js";
+import { comparePaths } from "../../paths.js";
+import { INTERNAL_SUFFIX } from "./fs.js";
+import type { NfsIo } from "./io.js";
 
 export interface WalkedFile {
   /** Path relative to the walk's reference directory, with forward slashes. */

@@ -1,13 +1,13 @@
 // Atomic, durable, compare-and-swap file replacement for NFSBackend.
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
-import { CompositeBackendError } from "../errors.js";
-import { type DirHandle, entry, type SafeDirs } from "./nfs-dirs.js";
-import { errnoOf } from "./nfs-fs.js";
-import type { NfsIo } from "./nfs-io.js";
-import type { FileLocks } from "./nfs-locks.js";
-import type { ResolvedNfsOptions } from "./nfs-options.js";
-import type { TempArea } from "./nfs-temp.js";
+import { CompositeBackendError } from "../../errors.js";
+import { type DirHandle, entry, type SafeDirs } from "./dirs.js";
+import { errnoOf } from "./fs.js";
+import type { NfsIo } from "./io.js";
+import type { FileLocks } from "./locks.js";
+import type { ResolvedNfsOptions } from "./options.js";
+import type { TempArea } from "./temp.js";
 
 const DIRECTORY = constants.O_DIRECTORY ?? 0;
 

@@ -1,10 +1,11 @@
+// NFSBackend's staging area inside the root: temp files, lock owner files, old leftovers swept.
 import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { hostname } from "node:os";
-import { CompositeBackendError } from "../errors.js";
-import { type DirHandle, entry, isLinkRefusal, type SafeDirs } from "./nfs-dirs.js";
-import { errnoOf } from "./nfs-fs.js";
-import type { ResolvedNfsOptions } from "./nfs-options.js";
+import { CompositeBackendError } from "../../errors.js";
+import { type DirHandle, entry, isLinkRefusal, type SafeDirs } from "./dirs.js";
+import { errnoOf } from "./fs.js";
+import type { ResolvedNfsOptions } from "./options.js";
 
 /** The root's private scratch directory: temp files and lock owner files. Hidden from listings. */
 export const TEMP_DIR = ".agentstate-tmp";

@@ -1,19 +1,21 @@
+// glob and grep for NFSBackend: bounded walks of the root that never follow links out of it.
 import { basename, join } from "node:path";
 import type { FileInfo, GlobResult, GrepMatch, GrepResult } from "deepagents";
-import { mapLimit, mapOrdered } from "../async.js";
+import { mapLimit } from "../../async.js";
 import {
   compileGlobs,
   grepFileFilter,
   literalPrefix,
   maxDepth,
   relativePatterns,
-} from "../glob.js";
-import { isTextMime, mimeTypeOf } from "../mime.js";
-import { comparePaths, joinVirtual, type VirtualPath } from "../paths.js";
-import { decodeText, grepText } from "../text.js";
-import { type Confinement, errnoOf, readWhole } from "./nfs-fs.js";
-import type { ResolvedNfsOptions } from "./nfs-options.js";
-import { walkFiles } from "./nfs-walk.js";
+} from "../../glob.js";
+import { isTextMime, mimeTypeOf } from "../../mime.js";
+import { comparePaths, joinVirtual, type VirtualPath } from "../../paths.js";
+import { decodeText, grepText } from "../../text.js";
+import { grepInOrder, matchCap } from "../skeleton.js";
+import { type Confinement, errnoOf, readWhole } from "./fs.js";
+import type { ResolvedNfsOptions } from "./options.js";
+import { walkFiles } from "./walk.js";
 
 /**
  * The search path's own status: missing (no results, as in StateBackend), a file (searched
@@ -92,7 +94,7 @@ export async function grepFiles(
   glob: string | null,
   maxCount: number | null,
 ): Promise<GrepResult> {
-  const cap = Math.min(maxCount ?? Number.POSITIVE_INFINITY, options.maxGrepMatches);
+  const cap = matchCap(maxCount, options.maxGrepMatches);
   const { host, stat } = await searchRoot(options, jail, vp);
   if (!stat) return { matches: [] };
   const accept = grepFileFilter(glob);
@@ -115,15 +117,13 @@ export async function grepFiles(
     }));
   }
   // Files are read concurrently but merged in path order, and reading stops at the cap.
-  const run = await mapOrdered(
+  return grepInOrder(
     files,
     options.grepConcurrency,
+    cap,
     (file) => grepOne(options, jail, file.host, file.vpath, pattern, cap),
-    (ordered) => ordered.reduce((sum, list) => sum + list.length, 0) >= cap,
+    truncated,
   );
-  const matches = run.results.flat();
-  if (matches.length > cap || run.stopped) truncated = true;
-  return truncated ? { matches: matches.slice(0, cap), truncated } : { matches };
 }
 
 async function grepOne(

@@ -1,9 +1,9 @@
 // Directory handles for NFSBackend's writers: paths walked from the root one component at a time.
 import { constants } from "node:fs";
 import { join, sep } from "node:path";
-import { CompositeBackendError } from "../errors.js";
-import { type Confinement, errnoOf, HAS_PROC_FD } from "./nfs-fs.js";
-import type { ResolvedNfsOptions } from "./nfs-options.js";
+import { CompositeBackendError } from "../../errors.js";
+import { type Confinement, errnoOf, HAS_PROC_FD } from "./fs.js";
+import type { ResolvedNfsOptions } from "./options.js";
 
 const DIR_FLAGS = constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) | (constants.O_NOFOLLOW ?? 0);
 /** Symlinks one walk may resolve (inside the root) before giving up, as the kernel does. */

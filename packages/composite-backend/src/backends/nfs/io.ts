@@ -1,3 +1,4 @@
+// NFSBackend's file-system seam: promises over raw descriptors and an injectable callback-style fs.
 import type * as nodeFs from "node:fs";
 import type { BigIntStats, Dirent, Stats } from "node:fs";
 

@@ -1,5 +1,6 @@
-import { CompositeBackendError } from "../errors.js";
-import type { NfsFileSystem } from "./nfs-io.js";
+// NFSBackend's options and their defaults, resolved once when the backend is built.
+import { CompositeBackendError } from "../../errors.js";
+import type { NfsFileSystem } from "./io.js";
 
 export type { NfsFileSystem };
 

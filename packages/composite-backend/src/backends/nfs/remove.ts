@@ -1,7 +1,7 @@
 // Recursive deletion for NFSBackend through directory handles: a swapped-in symlink is removed, never followed.
-import { mapLimit } from "../async.js";
-import { type DirHandle, entry, isLinkRefusal, type SafeDirs } from "./nfs-dirs.js";
-import { errnoOf, INTERNAL_SUFFIX } from "./nfs-fs.js";
+import { mapLimit } from "../../async.js";
+import { type DirHandle, entry, isLinkRefusal, type SafeDirs } from "./dirs.js";
+import { errnoOf, INTERNAL_SUFFIX } from "./fs.js";
 
 const ignoreMissing = (error: unknown) => {
   if (errnoOf(error) !== "ENOENT") throw error;
