@@ -34,7 +34,7 @@ export async function main(): Promise<void> {
   // Loaded here: a plain `npx tsx` start re-executes itself with the workspace-source condition.
   const { PostgresCheckpointer } = await import("@agentstate/checkpointer");
   const { archive, restore } = await import("../packages/recovery/src/index.js");
-  const { startS3rver } = await import("../packages/composite-backend/test/helpers/servers.js");
+  const { startS3rver } = await import("@agentstate/test-support/blob-servers");
   const { toolLoopGraph, runTurn } = await import("./lib/graph.js");
   const c = config();
   const schema = freshSchema("archive");

@@ -7,25 +7,19 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { getCheckpointer, type PostgresCheckpointer } from "@agentstate/checkpointer";
 import { checkStuckState, readRun } from "@agentstate/recovery";
+import { DATABASE_URL, postgresReachable } from "@agentstate/test-support/postgres";
+import { dropSchema, uniqueSchema } from "@agentstate/test-support/schema";
 import type { BaseMessage } from "@langchain/core/messages";
 import { buildSupportAgent } from "./src/agent.js";
 import { type App, startApp } from "./src/app.js";
 
 const EXAMPLE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(EXAMPLE, "../..");
-const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const SCHEMA = `ex_app_${process.pid}_${Date.now().toString(36)}`;
+const SCHEMA = uniqueSchema("ex_app");
 
-async function connect(): Promise<PostgresCheckpointer | undefined> {
-  try {
-    return await getCheckpointer({ connectionString: DATABASE_URL, schema: SCHEMA });
-  } catch (error) {
-    if (process.env.AGENTSTATE_REQUIRE_POSTGRES === "1") throw error;
-    console.warn(`[examples/app-recovery] Postgres at ${DATABASE_URL} unreachable: tests skipped.`);
-    return undefined;
-  }
-}
-const saver = await connect();
+const saver: PostgresCheckpointer | undefined = (await postgresReachable())
+  ? await getCheckpointer({ connectionString: DATABASE_URL, schema: SCHEMA })
+  : undefined;
 
 const children: ChildProcess[] = [];
 
@@ -70,7 +64,7 @@ describe.skipIf(!saver)("examples/app-recovery", () => {
   afterAll(async () => {
     for (const child of children) child.kill("SIGKILL");
     for (const app of apps) await app.close();
-    await saver?.run("drop schema", `DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+    if (saver) await dropSchema(SCHEMA);
     await saver?.end();
   });
 

@@ -8,25 +8,19 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getCheckpointer, type PostgresCheckpointer } from "@agentstate/checkpointer";
 import { checkStuckState, readRun, type StuckState } from "@agentstate/recovery";
+import { DATABASE_URL, postgresReachable } from "@agentstate/test-support/postgres";
+import { dropSchema, uniqueSchema } from "@agentstate/test-support/schema";
 import type { BaseMessage } from "@langchain/core/messages";
 import { buildAgent } from "./src/agent.js";
 
 const EXAMPLE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(EXAMPLE, "../..");
-const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const SCHEMA = `ex_cron_${process.pid}_${Date.now().toString(36)}`;
+const SCHEMA = uniqueSchema("ex_cron");
 const NODE_ARGS = ["--conditions=agentstate-source", "--import", "tsx"];
 
-async function connect(): Promise<PostgresCheckpointer | undefined> {
-  try {
-    return await getCheckpointer({ connectionString: DATABASE_URL, schema: SCHEMA });
-  } catch (error) {
-    if (process.env.AGENTSTATE_REQUIRE_POSTGRES === "1") throw error;
-    console.warn(`[examples/cron] Postgres at ${DATABASE_URL} unreachable: tests skipped.`);
-    return undefined;
-  }
-}
-const saver = await connect();
+const saver: PostgresCheckpointer | undefined = (await postgresReachable())
+  ? await getCheckpointer({ connectionString: DATABASE_URL, schema: SCHEMA })
+  : undefined;
 
 interface Ran {
   code: number | null;
@@ -112,7 +106,7 @@ describe.skipIf(!saver)("examples/cron: agentstate recover --all from the cronta
   const agent = buildAgent({ checkpointer: saver });
 
   afterAll(async () => {
-    await saver?.run("drop schema", `DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+    if (saver) await dropSchema(SCHEMA);
     await saver?.end();
     rmSync(tmp, { recursive: true, force: true });
   });

@@ -1,28 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
+import { DATABASE_URL, postgresReachable } from "@agentstate/test-support/postgres";
+import { dropSchema, uniqueSchema } from "@agentstate/test-support/schema";
 import { type DemoResult, runDemo } from "./steps.js";
 
-const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-
-async function postgresUp(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    if (process.env.AGENTSTATE_REQUIRE_POSTGRES === "1")
-      throw new Error(`${DATABASE_URL} unreachable`);
-    console.warn(
-      `[agentstate] Postgres at ${DATABASE_URL} unreachable: the demo's Postgres variant is skipped.`,
-    );
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-const pgUp = await postgresUp();
+const pgUp = await postgresReachable();
 
 /** What the demo must show, whatever the database: one crash, detected, recovered once. */
 function expectDemoOutcome(r: DemoResult) {
@@ -79,16 +62,13 @@ describe("the demo (pnpm demo), step by step", () => {
   });
 
   it.skipIf(!pgUp)("on Postgres (DATABASE_URL)", { timeout: 180_000 }, async () => {
-    const schema = `demo_${process.pid}_${Date.now()}`;
+    const schema = uniqueSchema("demo");
     try {
       expectDemoOutcome(
         await runDemo({ home: join(home, "demo"), databaseUrl: DATABASE_URL, schema }),
       );
     } finally {
-      const c = new pg.Client({ connectionString: DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
+      await dropSchema(schema);
     }
   });
 });

@@ -6,6 +6,8 @@ import { spawn } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getCheckpointer, type PostgresCheckpointer } from "@agentstate/checkpointer";
+import { DATABASE_URL, postgresReachable } from "@agentstate/test-support/postgres";
+import { dropSchema, uniqueSchema } from "@agentstate/test-support/schema";
 import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { Command } from "@langchain/langgraph";
 import { buildAgent } from "./src/agent.js";
@@ -14,19 +16,11 @@ import { ageThread, seedThreads } from "./src/seed.js";
 import { startRetentionWorker } from "./src/worker.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const SCHEMA = `ex_retention_${process.pid}_${Date.now().toString(36)}`;
+const SCHEMA = uniqueSchema("ex_retention");
 
-async function connect(): Promise<PostgresCheckpointer | undefined> {
-  try {
-    return await getCheckpointer({ connectionString: DATABASE_URL, schema: SCHEMA });
-  } catch (error) {
-    if (process.env.AGENTSTATE_REQUIRE_POSTGRES === "1") throw error;
-    console.warn(`[examples/retention] Postgres at ${DATABASE_URL} unreachable: tests skipped.`);
-    return undefined;
-  }
-}
-const saver = await connect();
+const saver: PostgresCheckpointer | undefined = (await postgresReachable())
+  ? await getCheckpointer({ connectionString: DATABASE_URL, schema: SCHEMA })
+  : undefined;
 
 describe.skipIf(!saver)("examples/retention", () => {
   const cp = saver!;
@@ -52,7 +46,7 @@ describe.skipIf(!saver)("examples/retention", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await cp.run("drop schema", `DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+    await dropSchema(SCHEMA);
     await cp.end();
   });
 

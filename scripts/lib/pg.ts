@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { dropSchema as dropSchemaOn, uniqueSchema } from "@agentstate/test-support/schema";
 import pg from "pg";
 
 /** Benches create and drop schemas, so they only ever talk to a server on this machine. */
@@ -22,7 +22,7 @@ export function databaseUrl(): string {
 
 /** A schema name no other run or saver uses: `bench_<label>_<pid>_<random>`. */
 export function freshSchema(label: string): string {
-  return `bench_${label}_${process.pid}_${randomBytes(3).toString("hex")}`;
+  return uniqueSchema(`bench_${label}`);
 }
 
 export function newPool(max = 10): pg.Pool {
@@ -32,14 +32,8 @@ export function newPool(max = 10): pg.Pool {
   return pool;
 }
 
-export async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl() });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
-  } finally {
-    await client.end();
-  }
+export function dropSchema(schema: string): Promise<void> {
+  return dropSchemaOn(schema, databaseUrl());
 }
 
 /** Counts the statements a pool sends (through pool.query and through checked-out clients). */

@@ -21,6 +21,26 @@ export interface ThroughputResult {
   samples: Partial<Record<SaverKind, number[]>>;
   /** Postgres statements sent per step (BEGIN/COMMIT included), median over repetitions. */
   statementsPerStep: Partial<Record<SaverKind, number>>;
+  /**
+   * Group commit of the savers that have it (ours): statements sent during the measured
+   * repetitions, by how many writes each carried.
+   */
+  batchSizes: Partial<Record<SaverKind, Map<number, number>>>;
+}
+
+type WithBatches = { batchSizes?: ReadonlyMap<number, number> };
+
+/** Statements by writes carried, between two snapshots of a saver's histogram. */
+function histogramSince(
+  now: ReadonlyMap<number, number>,
+  before: ReadonlyMap<number, number>,
+): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [size, n] of now) {
+    const d = n - (before.get(size) ?? 0);
+    if (d > 0) out.set(size, d);
+  }
+  return new Map([...out].sort((a, b) => a[0] - b[0]));
 }
 
 function push(into: Partial<Record<SaverKind, number[]>>, kind: SaverKind, value: number): void {
@@ -54,6 +74,7 @@ export async function benchThroughput(
   const samples: Partial<Record<SaverKind, number[]>> = {};
   const statements: Partial<Record<SaverKind, number[]>> = {};
   const expected = 1 + 2 * rounds;
+  const batchesBefore = new Map<SaverKind, ReadonlyMap<number, number>>();
 
   for (let rep = -warmup; rep < reps; rep += 1) {
     for (let j = 0; j < savers.length; j += 1) {
@@ -67,6 +88,10 @@ export async function benchThroughput(
         if (out.messages.length !== expected) wrongLength += 1;
       });
       const before = s.statements?.count ?? 0;
+      const histogram = (s.saver as WithBatches).batchSizes;
+      if (rep === 0 && histogram && !batchesBefore.has(s.kind)) {
+        batchesBefore.set(s.kind, new Map(histogram));
+      }
       const start = performance.now();
       await pooled(jobs, concurrency);
       const seconds = (performance.now() - start) / 1000;
@@ -81,5 +106,11 @@ export async function benchThroughput(
   }
   const med = (r: Partial<Record<SaverKind, number[]>>) =>
     Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)]));
-  return { stepsPerSec: med(samples), samples, statementsPerStep: med(statements) };
+  const batchSizes: ThroughputResult["batchSizes"] = {};
+  for (const s of savers) {
+    const now = (s.saver as WithBatches).batchSizes;
+    const before = batchesBefore.get(s.kind);
+    if (now && before) batchSizes[s.kind] = histogramSince(now, before);
+  }
+  return { stepsPerSec: med(samples), samples, statementsPerStep: med(statements), batchSizes };
 }

@@ -5,8 +5,8 @@ import {
 import type { AIMessage, BaseMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 
-/** Decides the model's next reply from the conversation so far. */
-export type Script = (messages: BaseMessage[]) => AIMessage;
+/** Decides the model's next reply from the conversation so far (it may take its time: async). */
+export type Script = (messages: BaseMessage[]) => AIMessage | Promise<AIMessage>;
 
 /**
  * A chat model without an API key. Its reply is a pure function of the messages in state (never
@@ -28,7 +28,7 @@ export class ScriptedChatModel extends BaseChatModel<BaseChatModelCallOptions> {
   }
 
   async _generate(messages: BaseMessage[]): Promise<ChatResult> {
-    const message = this.script(messages);
+    const message = await this.script(messages);
     return {
       generations: [{ message, text: typeof message.content === "string" ? message.content : "" }],
     };

@@ -14,7 +14,7 @@ import {
   THREAD_SECTIONS,
 } from "../src/index.js";
 import { toolLoopGraph, userSays } from "./graphs.js";
-import { DATABASE_URL, pgUp, targets, uniqueSchema } from "./helpers.js";
+import { DATABASE_URL, dropSchema, pgUp, targets, uniqueSchema } from "./helpers.js";
 
 const APPEND = "agentstate-append:";
 
@@ -240,7 +240,7 @@ describe.skipIf(!pgUp)("compact storage and the official PostgresSaver", () => {
     for (let i = 0; i < 12; i += 1) await chatGraph(ours).invoke(userSays(`turn ${i}`), config);
   });
   afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await dropSchema(schema, pool);
     await pool.end();
   });
 

@@ -3,7 +3,7 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { PostgresCheckpointer } from "../src/index.js";
 import { approvalGraph } from "./graphs.js";
-import { DATABASE_URL, pgUp, uniqueSchema } from "./helpers.js";
+import { DATABASE_URL, dropSchema, pgUp, uniqueSchema } from "./helpers.js";
 
 // Drop-in both ways on real graphs: a thread one saver started, the other reads, lists and
 // resumes — through an interrupt(), whose special writes must survive the hand-over.
@@ -18,7 +18,7 @@ describe.skipIf(!pgUp)("compatibility with the official PostgresSaver", () => {
     ours = new PostgresCheckpointer(pool, undefined, { schema });
   });
   afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await dropSchema(schema, pool);
     await pool.end();
   });
 

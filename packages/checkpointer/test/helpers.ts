@@ -1,46 +1,14 @@
-import { randomBytes } from "node:crypto";
+// The checkpointer tests' savers: a fresh one on the shared Postgres (when it answers) and on the
+// embedded PGlite. The probe, URL and schema names come from @agentstate/test-support.
+import { DATABASE_URL, postgresReachable } from "@agentstate/test-support/postgres";
+import { dropSchema, uniqueSchema } from "@agentstate/test-support/schema";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { PostgresCheckpointer } from "../src/index.js";
 
-export const DATABASE_URL =
-  process.env.AGENTSTATE_TEST_DATABASE_URL ??
-  process.env.DATABASE_URL ??
-  "postgres://postgres@127.0.0.1:5432/test";
-
-/** CI sets this so an unreachable server fails the run instead of skipping. */
-const REQUIRE = process.env.AGENTSTATE_REQUIRE_POSTGRES === "1";
-
-let reachable: boolean | undefined;
-
-/** Whether the Postgres server answers; prints a one-line notice when tests will be skipped. */
-export async function postgresReachable(): Promise<boolean> {
-  if (reachable !== undefined) return reachable;
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query("SELECT 1");
-    reachable = true;
-  } catch (error) {
-    if (REQUIRE)
-      throw new Error(
-        `AGENTSTATE_REQUIRE_POSTGRES=1 but ${DATABASE_URL} is unreachable: ${(error as Error).message}`,
-      );
-    console.warn(
-      `[agentstate] Postgres at ${DATABASE_URL} unreachable: server-only tests skipped.`,
-    );
-    reachable = false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-  return reachable;
-}
+export { DATABASE_URL, dropSchema, uniqueSchema };
 
 export const pgUp = await postgresReachable();
-
-export function uniqueSchema(prefix: string): string {
-  return `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
-}
 
 export interface Target {
   name: "postgres" | "pglite";
@@ -57,7 +25,7 @@ export const postgresTarget: Target = {
     return {
       saver,
       async dispose() {
-        await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await dropSchema(schema, pool);
         await pool.end();
       },
     };

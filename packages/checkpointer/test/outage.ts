@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import pg from "pg";
+import { serverAnswers } from "@agentstate/test-support/postgres";
 import { DATABASE_URL } from "./helpers.js";
 
 /** Stopping the local cluster needs pg_ctlcluster and root: true on the dev machines and in CI. */
@@ -31,16 +31,8 @@ export async function startServer(): Promise<void> {
     // already running: pg_ctlcluster exits non-zero; the loop below is the real check
   }
   for (let i = 0; i < 100; i += 1) {
-    const c = new pg.Client({ connectionString: DATABASE_URL });
-    try {
-      await c.connect();
-      await c.query("SELECT 1");
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      await c.end().catch(() => {});
-    }
+    if (await serverAnswers(DATABASE_URL)) return;
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("Postgres did not come back within 10 s");
 }

@@ -1,7 +1,7 @@
 import { deltaChannelHistoryTests, validate } from "@langchain/langgraph-checkpoint-validation";
 import pg from "pg";
 import { PostgresCheckpointer } from "../src/index.js";
-import { pgUp, uniqueSchema } from "./helpers.js";
+import { dropSchema, pgUp, uniqueSchema } from "./helpers.js";
 import { type PgBouncer, pgbouncerInstalled, startPgBouncer } from "./pgbouncer.js";
 
 // The official conformance kit against a saver whose pool connects through PgBouncer in
@@ -27,7 +27,7 @@ describe.skipIf(!run)("through PgBouncer (transaction mode)", () => {
       const saver = new PostgresCheckpointer(pool, undefined, { schema });
       await saver.setup();
       disposers.set(saver, async () => {
-        await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await dropSchema(schema, pool);
         await pool.end();
       });
       return saver;

@@ -9,7 +9,7 @@ import {
   type QueryOptions,
 } from "../src/index.js";
 import { toolLoopGraph, userSays } from "./graphs.js";
-import { DATABASE_URL, pgUp, uniqueSchema } from "./helpers.js";
+import { DATABASE_URL, dropSchema, pgUp, uniqueSchema } from "./helpers.js";
 
 /** Wraps the seam and records every statement that reaches the server. */
 class CountingDatabase implements Database {
@@ -49,7 +49,7 @@ const kinds = [
             return {
               db: new PgPoolDatabase(pool, true),
               schema,
-              cleanup: () => pool.query(`DROP SCHEMA "${schema}" CASCADE`),
+              cleanup: () => dropSchema(schema, pool),
             };
           },
         },

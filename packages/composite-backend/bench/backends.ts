@@ -1,7 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAzurite, startCountingProxy, startS3rver } from "../test/helpers/servers.js";
+import {
+  startAzurite,
+  startCountingProxy,
+  startS3rver,
+} from "@agentstate/test-support/blob-servers";
 import { azureBackend, blobPairs, rawAzure, rawS3, s3Backend } from "./blob.js";
 import { measure, type Pair, type Timing } from "./measure.js";
 import { nfsPairs } from "./nfs.js";

@@ -1,5 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AzureBlobStore, BlobBackend, S3BlobStore } from "../src/index.js";
 import {
   type AzuriteServer,
   type CountingProxy,
@@ -7,7 +5,9 @@ import {
   startAzurite,
   startCountingProxy,
   startS3rver,
-} from "./helpers/servers.js";
+} from "@agentstate/test-support/blob-servers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AzureBlobStore, BlobBackend, S3BlobStore } from "../src/index.js";
 
 let s3: S3Server;
 let azurite: AzuriteServer;

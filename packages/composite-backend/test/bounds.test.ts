@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type S3Server, startS3rver } from "@agentstate/test-support/blob-servers";
 import type { BackendProtocolV2 } from "deepagents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlobBackend, NFSBackend, S3BlobStore } from "../src/index.js";
-import { type S3Server, startS3rver } from "./helpers/servers.js";
 
 let s3: S3Server;
 let root: string;

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { closedPort } from "@agentstate/test-support/blob-servers";
 import type { BackendProtocolV2 } from "deepagents";
 import { CompositeBackend as DeepagentsComposite } from "deepagents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +13,6 @@ import {
   NFSBackend,
   S3BlobStore,
 } from "../src/index.js";
-import { closedPort } from "./helpers/servers.js";
 import { stateBackendWithoutGraph } from "./helpers/state.js";
 
 let projectsDir: string;

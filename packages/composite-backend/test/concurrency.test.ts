@@ -3,11 +3,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type AzuriteServer, startAzurite } from "@agentstate/test-support/blob-servers";
 import type { BackendProtocolV2 } from "deepagents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AzureBlobStore, BlobBackend, type BlobStore, NFSBackend } from "../src/index.js";
 import { faultyFs } from "./helpers/faulty-fs.js";
-import { type AzuriteServer, startAzurite } from "./helpers/servers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CONFLICT = /changed by someone else while this edit was in progress/;

@@ -1,10 +1,15 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  type AzuriteServer,
+  type S3Server,
+  startAzurite,
+  startS3rver,
+} from "@agentstate/test-support/blob-servers";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CompositeBackendError, createCompositeBackend, NFSBackend } from "../src/index.js";
-import { type AzuriteServer, type S3Server, startAzurite, startS3rver } from "./helpers/servers.js";
 import { stateBackendWithoutGraph } from "./helpers/state.js";
 
 let s3: S3Server;

@@ -1,7 +1,12 @@
+import {
+  type AzuriteServer,
+  type S3Server,
+  startAzurite,
+  startS3rver,
+} from "@agentstate/test-support/blob-servers";
 import { afterAll, beforeAll } from "vitest";
 import { AzureBlobStore, BlobBackend, CompositeBackend, S3BlobStore } from "../src/index.js";
 import { describeConformance } from "./conformance.js";
-import { type AzuriteServer, type S3Server, startAzurite, startS3rver } from "./helpers/servers.js";
 import { stateBackendWithoutGraph } from "./helpers/state.js";
 
 let s3: S3Server;

@@ -2,10 +2,18 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getCheckpointer } from "@agentstate/checkpointer";
+import {
+  type AzuriteServer,
+  type S3Server,
+  startAzurite,
+  startS3rver,
+} from "@agentstate/test-support/blob-servers";
+import { inOrder, ScriptedChatModel } from "@agentstate/test-support/models";
+import { DATABASE_URL, postgresReachable } from "@agentstate/test-support/postgres";
+import { dropSchema, uniqueSchema } from "@agentstate/test-support/schema";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { BaseMessage, ToolMessage } from "@langchain/core/messages";
 import { createDeepAgent } from "deepagents";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AzureBlobStore,
@@ -15,11 +23,9 @@ import {
   S3BlobStore,
   StateBackend,
 } from "../src/index.js";
-import { ScriptedChatModel } from "./helpers/model.js";
-import { type AzuriteServer, type S3Server, startAzurite, startS3rver } from "./helpers/servers.js";
 
-const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const schema = `composite_e2e_${process.pid}_${Date.now()}`;
+const pgUp = await postgresReachable();
+const schema = uniqueSchema("composite_e2e");
 const PDF = new Uint8Array(
   Buffer.from("%PDF-1.4\n%\u00e2\u00e3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "latin1"),
 );
@@ -69,10 +75,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await client.end();
+  if (pgUp) await dropSchema(schema);
   await Promise.all([
     s3?.stop(),
     azurite?.stop(),
@@ -81,170 +84,180 @@ afterAll(async () => {
   ]);
 });
 
-describe("createDeepAgent with the composite backend (scripted model, Postgres checkpoints)", () => {
-  const config = { configurable: { thread_id: "e2e-thread" } };
+describe.skipIf(!pgUp)(
+  "createDeepAgent with the composite backend (scripted model, Postgres checkpoints)",
+  () => {
+    const config = { configurable: { thread_id: "e2e-thread" } };
 
-  it("writes, reads, edits, lists, globs and greps across every route", async () => {
-    const model = new ScriptedChatModel([
-      {
-        tools: [
+    it("writes, reads, edits, lists, globs and greps across every route", async () => {
+      const model = new ScriptedChatModel(
+        inOrder([
           {
-            name: "write_file",
-            args: {
-              file_path: "/projects/acme/report.md",
-              content: "# Acme\nquarterly revenue: 10\n",
-            },
+            tools: [
+              {
+                name: "write_file",
+                args: {
+                  file_path: "/projects/acme/report.md",
+                  content: "# Acme\nquarterly revenue: 10\n",
+                },
+              },
+              {
+                name: "write_file",
+                args: {
+                  file_path: "/documents/policy.md",
+                  content: "Policy v1\nquarterly review\n",
+                },
+              },
+              {
+                name: "write_file",
+                args: {
+                  file_path: "/uploads/report.pdf",
+                  content: Buffer.from(PDF).toString("base64"),
+                },
+              },
+              {
+                name: "write_file",
+                args: { file_path: "/shared/brief.md", content: "brief: quarterly draft\n" },
+              },
+              {
+                name: "write_file",
+                args: { file_path: "/scratch.txt", content: "scratch: quarterly todo\n" },
+              },
+            ],
           },
           {
-            name: "write_file",
-            args: { file_path: "/documents/policy.md", content: "Policy v1\nquarterly review\n" },
+            tools: [
+              { name: "read_file", args: { file_path: "/projects/acme/report.md" } },
+              {
+                name: "edit_file",
+                args: { file_path: "/documents/policy.md", old_string: "v1", new_string: "v2" },
+              },
+              {
+                name: "edit_file",
+                args: { file_path: "/shared/brief.md", old_string: "draft", new_string: "final" },
+              },
+              {
+                name: "edit_file",
+                args: { file_path: "/scratch.txt", old_string: "todo", new_string: "done" },
+              },
+              { name: "ls", args: { path: "/" } },
+              { name: "glob", args: { pattern: "**/*.md" } },
+              { name: "grep", args: { pattern: "quarterly", path: "/" } },
+            ],
           },
-          {
-            name: "write_file",
-            args: {
-              file_path: "/uploads/report.pdf",
-              content: Buffer.from(PDF).toString("base64"),
-            },
-          },
-          {
-            name: "write_file",
-            args: { file_path: "/shared/brief.md", content: "brief: quarterly draft\n" },
-          },
-          {
-            name: "write_file",
-            args: { file_path: "/scratch.txt", content: "scratch: quarterly todo\n" },
-          },
-        ],
-      },
-      {
-        tools: [
-          { name: "read_file", args: { file_path: "/projects/acme/report.md" } },
-          {
-            name: "edit_file",
-            args: { file_path: "/documents/policy.md", old_string: "v1", new_string: "v2" },
-          },
-          {
-            name: "edit_file",
-            args: { file_path: "/shared/brief.md", old_string: "draft", new_string: "final" },
-          },
-          {
-            name: "edit_file",
-            args: { file_path: "/scratch.txt", old_string: "todo", new_string: "done" },
-          },
-          { name: "ls", args: { path: "/" } },
-          { name: "glob", args: { pattern: "**/*.md" } },
-          { name: "grep", args: { pattern: "quarterly", path: "/" } },
-        ],
-      },
-      { text: "All done." },
-    ]);
-    const checkpointer = await getCheckpointer({ connectionString: DATABASE_URL, schema });
-    try {
-      const agent = createDeepAgent({ model, backend: await makeBackend(), checkpointer });
-      const result = await agent.invoke(
-        { messages: [{ role: "user", content: "Organise the files." }] },
-        config,
+          { text: "All done." },
+        ]),
       );
-      const messages = result.messages as BaseMessage[];
+      const checkpointer = await getCheckpointer({ connectionString: DATABASE_URL, schema });
+      try {
+        const agent = createDeepAgent({ model, backend: await makeBackend(), checkpointer });
+        const result = await agent.invoke(
+          { messages: [{ role: "user", content: "Organise the files." }] },
+          config,
+        );
+        const messages = result.messages as BaseMessage[];
 
-      expect(toolText(messages, "write_file")).toHaveLength(5);
-      for (const text of toolText(messages, "write_file"))
-        expect(text).toMatch(/^Successfully wrote to '/);
-      expect(toolText(messages, "read_file")[0]).toContain("quarterly revenue: 10");
-      expect(toolText(messages, "edit_file")).toEqual([
-        "Successfully replaced 1 occurrence(s) in '/documents/policy.md'",
-        "Successfully replaced 1 occurrence(s) in '/shared/brief.md'",
-        "Successfully replaced 1 occurrence(s) in '/scratch.txt'",
-      ]);
-      const ls = toolText(messages, "ls")[0]!;
-      for (const entry of [
-        "/documents/ (directory)",
-        "/projects/ (directory)",
-        "/shared/ (directory)",
-        "/uploads/ (directory)",
-        "/scratch.txt",
-      ]) {
-        expect(ls).toContain(entry);
+        expect(toolText(messages, "write_file")).toHaveLength(5);
+        for (const text of toolText(messages, "write_file"))
+          expect(text).toMatch(/^Successfully wrote to '/);
+        expect(toolText(messages, "read_file")[0]).toContain("quarterly revenue: 10");
+        expect(toolText(messages, "edit_file")).toEqual([
+          "Successfully replaced 1 occurrence(s) in '/documents/policy.md'",
+          "Successfully replaced 1 occurrence(s) in '/shared/brief.md'",
+          "Successfully replaced 1 occurrence(s) in '/scratch.txt'",
+        ]);
+        const ls = toolText(messages, "ls")[0]!;
+        for (const entry of [
+          "/documents/ (directory)",
+          "/projects/ (directory)",
+          "/shared/ (directory)",
+          "/uploads/ (directory)",
+          "/scratch.txt",
+        ]) {
+          expect(ls).toContain(entry);
+        }
+        expect(toolText(messages, "glob")[0]!.split("\n").sort()).toEqual([
+          "/documents/policy.md",
+          "/projects/acme/report.md",
+          "/shared/brief.md",
+        ]);
+        const grep = toolText(messages, "grep")[0]!;
+        for (const hit of [
+          "/scratch.txt",
+          "/projects/acme/report.md",
+          "/documents/policy.md",
+          "/shared/brief.md",
+        ]) {
+          expect(grep).toContain(hit);
+        }
+
+        // Each file is where its route says: on disk, in the bucket, in the container, in state.
+        expect(await readFile(join(projects, "acme/report.md"), "utf8")).toBe(
+          "# Acme\nquarterly revenue: 10\n",
+        );
+        expect(await readFile(join(documents, "policy.md"), "utf8")).toBe(
+          "Policy v2\nquarterly review\n",
+        );
+        const object = await s3
+          .client()
+          .send(new GetObjectCommand({ Bucket: s3.bucket, Key: "uploads/report.pdf" }));
+        expect([...(await object.Body!.transformToByteArray())]).toEqual([...PDF]);
+        const brief = await (await azurite.container("shared"))
+          .getBlobClient("brief.md")
+          .downloadToBuffer();
+        expect(brief.toString()).toBe("brief: quarterly final\n");
+        const files = (await stateOf(agent)).files as Record<string, { content: string }>;
+        expect(Object.keys(files)).toEqual(["/scratch.txt"]);
+        expect(files["/scratch.txt"]?.content).toBe("scratch: quarterly done\n");
+
+        // The upload's write result carried a shareable URL; it serves the bytes over loopback.
+        const pdfMessage = toolMessages(messages).find(
+          (m) => m.name === "write_file" && String(m.content).includes("report.pdf"),
+        );
+        const url = (pdfMessage?.metadata as { shareableUrl?: string } | undefined)?.shareableUrl;
+        expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+        const response = await fetch(url!);
+        expect(response.status).toBe(200);
+        expect([...new Uint8Array(await response.arrayBuffer())]).toEqual([...PDF]);
+      } finally {
+        await checkpointer.end();
       }
-      expect(toolText(messages, "glob")[0]!.split("\n").sort()).toEqual([
-        "/documents/policy.md",
-        "/projects/acme/report.md",
-        "/shared/brief.md",
-      ]);
-      const grep = toolText(messages, "grep")[0]!;
-      for (const hit of [
-        "/scratch.txt",
-        "/projects/acme/report.md",
-        "/documents/policy.md",
-        "/shared/brief.md",
-      ]) {
-        expect(grep).toContain(hit);
+    });
+
+    it("resumes the thread from its Postgres checkpoint and still sees the state-backed files", async () => {
+      const model = new ScriptedChatModel(
+        inOrder([
+          {
+            tools: [
+              { name: "read_file", args: { file_path: "/scratch.txt" } },
+              { name: "read_file", args: { file_path: "/documents/policy.md" } },
+            ],
+          },
+          { text: "Resumed." },
+        ]),
+      );
+      // A new saver (new pool) and a new agent: only Postgres carries the thread over.
+      const checkpointer = await getCheckpointer({ connectionString: DATABASE_URL, schema });
+      try {
+        const agent = createDeepAgent({ model, backend: await makeBackend(), checkpointer });
+        const before = { values: await stateOf(agent) };
+        expect(Object.keys(before.values.files ?? {})).toEqual(["/scratch.txt"]);
+        const result = await agent.invoke(
+          { messages: [{ role: "user", content: "What did we do?" }] },
+          config,
+        );
+        const reads = toolText(result.messages as BaseMessage[], "read_file");
+        expect(reads.at(-2)).toContain("scratch: quarterly done");
+        expect(reads.at(-1)).toContain("Policy v2");
+        // The model saw the whole earlier conversation, restored from the checkpoint.
+        expect(
+          model.conversations[0]!.some(
+            (message) => message.getType() === "human" && message.content === "Organise the files.",
+          ),
+        ).toBe(true);
+      } finally {
+        await checkpointer.end();
       }
-
-      // Each file is where its route says: on disk, in the bucket, in the container, in state.
-      expect(await readFile(join(projects, "acme/report.md"), "utf8")).toBe(
-        "# Acme\nquarterly revenue: 10\n",
-      );
-      expect(await readFile(join(documents, "policy.md"), "utf8")).toBe(
-        "Policy v2\nquarterly review\n",
-      );
-      const object = await s3
-        .client()
-        .send(new GetObjectCommand({ Bucket: s3.bucket, Key: "uploads/report.pdf" }));
-      expect([...(await object.Body!.transformToByteArray())]).toEqual([...PDF]);
-      const brief = await (await azurite.container("shared"))
-        .getBlobClient("brief.md")
-        .downloadToBuffer();
-      expect(brief.toString()).toBe("brief: quarterly final\n");
-      const files = (await stateOf(agent)).files as Record<string, { content: string }>;
-      expect(Object.keys(files)).toEqual(["/scratch.txt"]);
-      expect(files["/scratch.txt"]?.content).toBe("scratch: quarterly done\n");
-
-      // The upload's write result carried a shareable URL; it serves the bytes over loopback.
-      const pdfMessage = toolMessages(messages).find(
-        (m) => m.name === "write_file" && String(m.content).includes("report.pdf"),
-      );
-      const url = (pdfMessage?.metadata as { shareableUrl?: string } | undefined)?.shareableUrl;
-      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
-      const response = await fetch(url!);
-      expect(response.status).toBe(200);
-      expect([...new Uint8Array(await response.arrayBuffer())]).toEqual([...PDF]);
-    } finally {
-      await checkpointer.end();
-    }
-  });
-
-  it("resumes the thread from its Postgres checkpoint and still sees the state-backed files", async () => {
-    const model = new ScriptedChatModel([
-      {
-        tools: [
-          { name: "read_file", args: { file_path: "/scratch.txt" } },
-          { name: "read_file", args: { file_path: "/documents/policy.md" } },
-        ],
-      },
-      { text: "Resumed." },
-    ]);
-    // A new saver (new pool) and a new agent: only Postgres carries the thread over.
-    const checkpointer = await getCheckpointer({ connectionString: DATABASE_URL, schema });
-    try {
-      const agent = createDeepAgent({ model, backend: await makeBackend(), checkpointer });
-      const before = { values: await stateOf(agent) };
-      expect(Object.keys(before.values.files ?? {})).toEqual(["/scratch.txt"]);
-      const result = await agent.invoke(
-        { messages: [{ role: "user", content: "What did we do?" }] },
-        config,
-      );
-      const reads = toolText(result.messages as BaseMessage[], "read_file");
-      expect(reads.at(-2)).toContain("scratch: quarterly done");
-      expect(reads.at(-1)).toContain("Policy v2");
-      // The model saw the whole earlier conversation, restored from the checkpoint.
-      expect(
-        model.calls[0]!.some(
-          (message) => message.getType() === "human" && message.content === "Organise the files.",
-        ),
-      ).toBe(true);
-    } finally {
-      await checkpointer.end();
-    }
-  });
-});
+    });
+  },
+);

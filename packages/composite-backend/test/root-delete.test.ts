@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type S3Server, startS3rver } from "@agentstate/test-support/blob-servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BlobBackend,
@@ -11,7 +12,6 @@ import {
   NFSBackend,
   S3BlobStore,
 } from "../src/index.js";
-import { type S3Server, startS3rver } from "./helpers/servers.js";
 import { stateBackendWithoutGraph } from "./helpers/state.js";
 
 let s3: S3Server;

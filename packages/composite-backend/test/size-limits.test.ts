@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { type S3Server, startS3rver } from "@agentstate/test-support/blob-servers";
 import type { BackendProtocolV2 } from "deepagents";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,7 +16,6 @@ import {
   S3BlobStore,
   StateBackend,
 } from "../src/index.js";
-import { type S3Server, startS3rver } from "./helpers/servers.js";
 
 const MIB = 1024 * 1024;
 /** 200 million characters: with the old encode-then-check order this cost hundreds of MiB. */

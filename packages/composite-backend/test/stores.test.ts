@@ -1,3 +1,9 @@
+import {
+  type AzuriteServer,
+  type S3Server,
+  startAzurite,
+  startS3rver,
+} from "@agentstate/test-support/blob-servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AzureBlobStore,
@@ -5,7 +11,6 @@ import {
   CompositeBackendError,
   S3BlobStore,
 } from "../src/index.js";
-import { type AzuriteServer, type S3Server, startAzurite, startS3rver } from "./helpers/servers.js";
 
 let s3: S3Server;
 let azurite: AzuriteServer;

@@ -12,7 +12,7 @@ import {
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { PostgresCheckpointer } from "../../src/index.js";
-import { DATABASE_URL, pgUp, uniqueSchema } from "../helpers.js";
+import { DATABASE_URL, dropSchema, pgUp, uniqueSchema } from "../helpers.js";
 import { Normaliser } from "./normalise.js";
 import { type Log, LogState } from "./scenarios/kit.js";
 
@@ -82,7 +82,7 @@ describe("forks read their own values", () => {
       await official.setup();
     });
     afterAll(async () => {
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await dropSchema(schema, pool);
       await pool.end();
     });
 

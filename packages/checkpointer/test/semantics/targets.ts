@@ -4,7 +4,13 @@ import { PGlite } from "@electric-sql/pglite";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { PostgresCheckpointer, type PostgresCheckpointerOptions } from "../../src/index.js";
-import { DATABASE_URL, pgliteTarget, postgresTarget, uniqueSchema } from "../helpers.js";
+import {
+  DATABASE_URL,
+  dropSchema,
+  pgliteTarget,
+  postgresTarget,
+  uniqueSchema,
+} from "../helpers.js";
 
 export interface Opened {
   saver: PostgresCheckpointer;
@@ -56,7 +62,7 @@ export function compactTarget(
       return {
         saver,
         async close() {
-          await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+          await dropSchema(schema, pool);
           await pool.end();
         },
       };

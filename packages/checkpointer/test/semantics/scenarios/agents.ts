@@ -1,10 +1,10 @@
 // Prebuilt agents on a scripted chat model: createAgent (langchain) with parallel tool calls and a
 // human-in-the-loop approval, and a deep agent (deepagents) with todos and a subagent (`task`).
+import { ScriptedChatModel } from "@agentstate/test-support/models";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { z } from "zod";
-import { ScriptedChatModel } from "../../../../../examples/scripted-model/src/index.js";
 import { importFromWorkspace } from "../external.js";
 import type { Graph, Scenario } from "../scenario.js";
 

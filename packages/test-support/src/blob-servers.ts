@@ -1,5 +1,8 @@
+// Local blob servers for tests and benches, on 127.0.0.1 only: s3rver (S3) and Azurite (Azure
+// Blob Storage), each in its own process that the caller starts and stops; a counting proxy to put
+// in front of either, and a closed port for "storage is down".
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import http, { type IncomingHttpHeaders } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -25,9 +28,18 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-export async function startS3rver(bucket = "agentstate-test"): Promise<S3Server> {
-  const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
-  const runner = fileURLToPath(new URL("./workers/s3rver-server.mjs", import.meta.url));
+/**
+ * Starts s3rver with one bucket. Objects live in `directory` when given (created if missing and
+ * left in place), else in a temporary directory removed by `stop()`.
+ */
+export async function startS3rver(
+  bucket = "agentstate-test",
+  options: { directory?: string } = {},
+): Promise<S3Server> {
+  const owned = options.directory === undefined;
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), "s3rver-")));
+  await mkdir(directory, { recursive: true });
+  const runner = fileURLToPath(new URL("./s3rver-process.mjs", import.meta.url));
   const child = spawn(process.execPath, ["--openssl-legacy-provider", runner, directory, bucket], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -51,7 +63,7 @@ export async function startS3rver(bucket = "agentstate-test"): Promise<S3Server>
     async stop() {
       for (const client of clients) client.destroy();
       await stopChild(child);
-      await rm(directory, { recursive: true, force: true });
+      if (owned) await rm(directory, { recursive: true, force: true });
     },
   };
 }
