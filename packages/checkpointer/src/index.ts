@@ -81,6 +81,7 @@ export {
   type ThreadSummary,
 } from "./ops/threads.js";
 export type {
+  LeaseActivity,
   OperationEvent,
   OperationListener,
   PostgresCheckpointerOptions,
@@ -90,3 +91,13 @@ export { PostgresCheckpointer } from "./saver.js";
 export type { DbSeam } from "./seam.js";
 export { quoteIdentifier, type Tables, tablesFor } from "./sql/identifiers.js";
 export { latestVersion } from "./sql/migrate.js";
+export {
+  DUE_STATUSES,
+  LEASED_STATUSES,
+  leasedStatus,
+  liveLease,
+  RUN_STATUSES,
+  type RunStatus,
+  SETTLED_STATUSES,
+  statusList,
+} from "./sql/runs.js";

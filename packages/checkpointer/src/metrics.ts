@@ -1,8 +1,11 @@
+// Prometheus metrics for a checkpointer: statement latency per operation (from onOperation),
+// gauges read from the database at scrape time, and the counters recovery and prune feed.
 import type { Registry } from "prom-client";
 import { CheckpointerError } from "./errors.js";
 import type { PruneResult } from "./ops/prune.js";
 import type { PostgresCheckpointer } from "./saver.js";
 import type { DbSeam } from "./seam.js";
+import { RUN_STATUSES } from "./sql/runs.js";
 
 /**
  * What we need of a prom-client `Registry`, spelled out so the public types do not import the
@@ -33,6 +36,9 @@ export interface CheckpointerMetrics<R extends MetricsRegistry = MetricsRegistry
   detach(): void;
 }
 
+/** The operation the gauge query runs as; left out of the latency histogram (scrapes, not work). */
+const GAUGES_OPERATION = "readGauges";
+
 /** Gauge values read in one query: checkpoint totals, storage, and the run ledger by status. */
 export async function readGauges(saver: DbSeam) {
   const t = saver.tables;
@@ -42,7 +48,7 @@ export async function readGauges(saver: DbSeam) {
     runs: Record<string, number> | null;
     bytes: Record<string, number>;
   }>(
-    "metrics",
+    `${GAUGES_OPERATION}()`,
     `SELECT
       (SELECT count(*) FROM ${t.checkpoints})::float8 AS checkpoints,
       (SELECT count(*) FROM (SELECT DISTINCT thread_id FROM ${t.checkpoints}) d)::float8 AS threads,
@@ -54,18 +60,7 @@ export async function readGauges(saver: DbSeam) {
     [t.checkpoints, t.blobs, t.writes],
   );
   const runs: Record<string, number> = {};
-  for (const status of [
-    "running",
-    "completed",
-    "waiting",
-    "failed",
-    "crashed",
-    "recovering",
-    "dead",
-    "drained",
-  ]) {
-    runs[status] = Number(row?.runs?.[status] ?? 0);
-  }
+  for (const status of RUN_STATUSES) runs[status] = Number(row?.runs?.[status] ?? 0);
   return {
     checkpoints: Number(row?.checkpoints ?? 0),
     threads: Number(row?.threads ?? 0),
@@ -171,7 +166,7 @@ export async function createMetrics<R extends MetricsRegistry = MetricsRegistry>
   });
 
   const offOperation = saver.onOperation((e) => {
-    if (e.operation === "metrics") return;
+    if (e.operation === GAUGES_OPERATION) return;
     latency.observe(
       { operation: e.operation, outcome: e.ok ? "ok" : "error" },
       e.durationMs / 1000,

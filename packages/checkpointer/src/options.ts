@@ -97,8 +97,16 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 /** A lease a durable run holds on a thread; writes carrying a stale fence are rejected. */
 export interface WriteLease {
   fence: number | string;
-  /** How far each write pushes the lease out. */
+  /** How far a renewing write pushes the lease out. */
   leaseSeconds: number;
+}
+
+/** What was stored under an attached lease (see `leaseActivity`). */
+export interface LeaseActivity {
+  /** The last checkpoint put in the root namespace, null before the first. */
+  head: string | null;
+  /** Interrupt writes stored (any namespace): a node called interrupt(). */
+  interrupts: number;
 }
 
 /** One statement the checkpointer ran: for metrics (see `onOperation`). */

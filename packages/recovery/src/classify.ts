@@ -1,3 +1,5 @@
+// Error classification: transient errors are retried with backoff, permanent ones make the thread
+// dead. The default classifier works on live errors and on errors stored in a checkpoint.
 import { isConnectionError } from "@agentstate/checkpointer";
 
 /** Transient errors are retried with backoff; permanent ones send the thread to dead. */

@@ -1,7 +1,8 @@
+// Detection: reads a thread (ledger row, state snapshot, head checkpoint, tool calls) and
+// classifies it — running, waiting, completed, failed, crashed, dead or drained — and why.
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
-import type { ErrorKind } from "./classify.js";
 import { RecoveryError } from "./errors.js";
 import {
   type GraphHandle,
@@ -10,68 +11,16 @@ import {
   resolveGraph,
   threadConfig,
 } from "./graph.js";
-import { type RunRecord, readThreadFacts, type ThreadFacts } from "./ledger.js";
+import { readThreadFacts } from "./ledger/records.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
-import type { ResumeRecord } from "./resume.js";
-import {
-  analyzeToolCalls,
-  sendsOf,
-  type ToolCallAnalysis,
-  type ToolCallInfo,
-} from "./toolcalls.js";
+import { CheckpointerView, withCheckpointer } from "./saver-view.js";
+import { analyzeToolCalls, sendsOf, type ToolCallAnalysis } from "./toolcalls.js";
 import { idempotencyChecker } from "./tools.js";
-
-export type ThreadState =
-  | "running"
-  | "waiting"
-  | "completed"
-  | "failed"
-  | "crashed"
-  | "dead"
-  /** Stopped by a drain (a deploy) at a superstep boundary: recoverable at once, not stuck. */
-  | "drained";
-
-/** What checkStuckState() reports about a thread. */
-export interface StuckState {
-  threadId: string;
-  state: ThreadState;
-  /** crashed, failed or dead: not progressing and not waiting for anyone. */
-  isStuck: boolean;
-  /** A recovery would resume it now or after its backoff (false for dead, review, exhausted). */
-  canRecover: boolean;
-  /** The node that wrote the head checkpoint. */
-  lastNode: string | null;
-  /** Nodes that still have to run in the current step. */
-  next: string[];
-  /** Unanswered tool calls that a resume re-runs. */
-  pendingToolCalls: ToolCallInfo[];
-  /**
-   * Tool calls a model turn made just before the crash (its writes stored, its step's checkpoint
-   * not): never started; a resume runs them as the uncrashed run would have.
-   */
-  scheduledToolCalls: ToolCallInfo[];
-  /** Unanswered tool calls that nothing will answer (the next model call would fail on them). */
-  orphanedToolCalls: ToolCallInfo[];
-  lastCheckpointAt: Date | null;
-  attempts: number;
-  /** Why, in one sentence, with what to do when it needs a human. */
-  reason: string;
-  headCheckpointId: string | null;
-  /** Has a ledger row (ran under runDurably or was recovered before). */
-  tracked: boolean;
-  graphId: string | null;
-  errorKind: ErrorKind | null;
-  lastError: string | null;
-  needsReview: boolean;
-  owner: string | null;
-  leaseUntil: Date | null;
-  /** Backoff: the earliest time a recovery may start (null = now). */
-  retryAt: Date | null;
-}
+import type { ResumeRecord, RunRecord, StuckState, ThreadFacts, ThreadState } from "./types.js";
 
 /** Everything a classification read, so recovery can act on the same snapshot. */
 export interface Inspection {
@@ -102,32 +51,27 @@ function compareVersions(a: string | number, b: string | number): number {
 const describeError = (e: unknown) =>
   e && typeof e === "object" && "message" in e ? String((e as Error).message) : String(e);
 
-/** Reads the thread (ledger row, state snapshot, head checkpoint) and classifies it. */
+/**
+ * Reads the thread (ledger row, state snapshot, head checkpoint) and classifies it. `known`: the
+ * ledger row the caller read already, so what it shows and this classification agree.
+ */
 export async function inspectThread(
   handle: GraphHandle,
   threadId: string,
   o: ResolvedRecoveryOptions,
+  known?: ThreadFacts,
 ): Promise<Inspection> {
   const config = threadConfig(threadId);
   // getState reads the head checkpoint through the saver; keep that tuple (its Sends and
   // versions_seen are not in the snapshot) instead of reading it a second time.
-  let tuple: CheckpointTuple | undefined;
   const saver = handle.saver;
-  const reading = Object.create(saver, {
-    getTuple: {
-      value: async (c: RunnableConfig) => {
-        const t = await saver.getTuple(c);
-        if (!c.configurable?.checkpoint_ns) tuple = t;
-        return t;
-      },
-    },
-  });
-  const shadow: PregelLike = Object.create(handle.pregel, { checkpointer: { value: reading } });
+  const reading = new HeadReader(saver);
   const [facts, snapshot] = await Promise.all([
-    readThreadFacts(saver, threadId),
-    shadow.getState(config),
+    known ?? readThreadFacts(saver, threadId),
+    withCheckpointer(handle.pregel, reading).getState(config),
   ]);
   const head = (snapshot.config?.configurable?.checkpoint_id as string | undefined) ?? null;
+  let tuple = reading.head;
   if (head && tuple?.checkpoint.id !== head) tuple = await saver.getTuple(snapshot.config);
   const analysis = analyzeToolCalls(
     handle.pregel,
@@ -135,24 +79,48 @@ export async function inspectThread(
     sendsOf(tuple?.checkpoint),
     idempotencyChecker(handle.pregel, o.idempotentTools),
   );
+  const { pregel } = handle;
   return {
-    report: classify(handle.pregel, threadId, head, snapshot, tuple, facts, analysis, o),
+    report: classify({ pregel, threadId, head, snapshot, tuple, facts, analysis, options: o }),
     snapshot,
     analysis,
     facts,
   };
 }
 
-function classify(
-  pregel: PregelLike,
-  threadId: string,
-  head: string | null,
-  snapshot: StateSnapshot,
-  tuple: CheckpointTuple | undefined,
-  facts: ThreadFacts,
-  analysis: ToolCallAnalysis,
-  o: ResolvedRecoveryOptions,
-): StuckState {
+/** Keeps the last root-namespace tuple getState read through it: the head checkpoint. */
+class HeadReader extends CheckpointerView {
+  head: CheckpointTuple | undefined;
+
+  override async getTuple(config: RunnableConfig) {
+    const tuple = await super.getTuple(config);
+    if (!config.configurable?.checkpoint_ns) this.head = tuple;
+    return tuple;
+  }
+}
+
+/** What a classification reads: the thread as inspectThread found it. */
+interface ClassifyInput {
+  pregel: PregelLike;
+  threadId: string;
+  head: string | null;
+  snapshot: StateSnapshot;
+  tuple: CheckpointTuple | undefined;
+  facts: ThreadFacts;
+  analysis: ToolCallAnalysis;
+  options: ResolvedRecoveryOptions;
+}
+
+function classify({
+  pregel,
+  threadId,
+  head,
+  snapshot,
+  tuple,
+  facts,
+  analysis,
+  options: o,
+}: ClassifyInput): StuckState {
   const run: RunRecord | undefined = facts.run;
   const base = {
     threadId,

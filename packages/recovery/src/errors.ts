@@ -1,3 +1,5 @@
+// RecoveryError, the one error class of @agentstate/recovery (a stable code and a message that
+// says what to do), and helpers that read codes of it and of CheckpointerError.
 export type RecoveryErrorCode =
   /** Another live owner holds the thread's lease. */
   | "LEASE_HELD"

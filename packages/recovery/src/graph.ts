@@ -1,3 +1,5 @@
+// What recovery accepts as a graph (a compiled graph or a createAgent agent), resolved once to a
+// handle with its @agentstate checkpointer, and several graphs by id for one service.
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";

@@ -1,3 +1,4 @@
+// The public API of @agentstate/recovery: every export is named here, nothing else is public.
 export { getCheckpointStats, listArchives } from "@agentstate/checkpointer";
 export {
   type ArchiveOptions,
@@ -15,7 +16,6 @@ export {
   decodeArchive,
 } from "./archive/format.js";
 export {
-  type ArchiveStore,
   type ArchiveStoreOptions,
   archiveKey,
   openArchiveStore,
@@ -31,14 +31,9 @@ export {
 } from "./archive/restore.js";
 export { ARCHIVE_STATES, type ArchiveState } from "./archive/select.js";
 export { defaultErrorKind, type ErrorKind } from "./classify.js";
-export {
-  checkStuckState,
-  type StuckState,
-  type ThreadState,
-} from "./detect.js";
+export { checkStuckState } from "./detect.js";
 export type { DrainOptions } from "./drain.js";
 export {
-  type DurableConfig,
   type DurableRunOptions,
   type DurableStream,
   type GraphState,
@@ -75,9 +70,12 @@ export {
   type ThreadHistory,
 } from "./inspect-history.js";
 export { type HeartbeatConfig, heartbeat } from "./lease.js";
-export { type RunRecord, type RunStatus, readRun } from "./ledger.js";
-export { queuedCount } from "./ledger-queue.js";
-export { jsonLogger, type RecoveryLogEvent, type RecoveryLogger } from "./log.js";
+export { queuedRunsSettled } from "./leased-run.js";
+export { backoffMs } from "./ledger/backoff.js";
+export { queuedCount } from "./ledger/queue.js";
+export type { ReceiptKey } from "./ledger/receipts.js";
+export { readRun } from "./ledger/records.js";
+export { jsonLogger } from "./log.js";
 export {
   createErrorRecoveryMiddleware,
   type ErrorRecoveryMiddlewareOptions,
@@ -90,10 +88,8 @@ export {
   isEnqueued,
   type MultitaskOptions,
   type MultitaskStrategy,
-  queuedRunsSettled,
 } from "./multitask.js";
 export {
-  backoffMs,
   type InFlightToolPolicy,
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
@@ -104,8 +100,6 @@ export {
   patchOrphanedToolCalls,
   type RecoverHooks,
   type RecoverOptions,
-  type RecoverResult,
-  type RecoverStatus,
   recoverStuckSession,
 } from "./recover.js";
 export {
@@ -125,12 +119,23 @@ export {
   type EffectContext,
   IDEMPOTENT_METADATA_KEY,
   markIdempotent,
-  type ReceiptKey,
   type RunOnceOptions,
   runOnce,
   runOnceInTransaction,
   withReceipt,
 } from "./tools.js";
+export type {
+  ArchiveStore,
+  DurableConfig,
+  RecoverResult,
+  RecoverStatus,
+  RecoveryLogEvent,
+  RecoveryLogger,
+  RunRecord,
+  RunStatus,
+  StuckState,
+  ThreadState,
+} from "./types.js";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./ui/server.js";
 export { parseDuration } from "./util.js";
 export type {

@@ -122,11 +122,6 @@ export function asMessages(value: unknown): MessageView[] | undefined {
   return out;
 }
 
-/** `lookup {"q":"alpha"}`, arguments truncated. */
-export function describeCall(c: { name: string; args: unknown }, max = 60): string {
-  return `${c.name} ${truncate(safeJson(c.args ?? {}), max)}`;
-}
-
 /** One message in one line: `ai → lookup {"q":"alpha"}`, `tool t0-lookup: result for alpha`. */
 export function describeMessage(m: MessageView, max = PREVIEW_CHARS): string {
   if (m.type === "tool") {

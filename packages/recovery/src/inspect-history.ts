@@ -12,7 +12,7 @@ import {
   preview,
   safeJson,
 } from "./inspect-format.js";
-import { readRun } from "./ledger.js";
+import { readRun } from "./ledger/records.js";
 
 export interface HistoryEntry {
   checkpointId: string;

@@ -3,8 +3,8 @@
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { type GraphHandle, threadConfig } from "./graph.js";
 import type { ErrorView, InterruptView } from "./inspect-chain.js";
-import type { RunRecord, ThreadFacts } from "./ledger.js";
 import type { ResolvedRecoveryOptions } from "./options.js";
+import type { RunRecord, ThreadFacts } from "./types.js";
 
 /** The ledger row (agentstate_runs) as inspect tells it; the stored input and config are left out. */
 export interface LedgerStory {

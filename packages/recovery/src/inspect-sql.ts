@@ -1,108 +1,15 @@
-// Read-only statements for inspect and the dashboard: receipts of a thread, threads by state,
-// storage over time and the largest threads. Nothing here writes, migrates or locks.
-import type { PostgresCheckpointer, Tables } from "@agentstate/checkpointer";
+// Read-only statements over the checkpointer's own tables for recovery's views: storage over
+// time and the largest threads (dashboard), archived threads (`agentstate threads`). The
+// ledger's views are in ledger/reads.ts. Nothing here writes or locks.
+import type { DbSeam } from "@agentstate/checkpointer";
 
-/** A receipt of a tool call's side effect (agentstate_receipts). */
-export interface ReceiptRow {
-  toolCallId: string;
-  status: string;
-  createdAt: Date;
-  completedAt: Date | null;
-  result: unknown;
-}
-
-export async function readReceipts(
-  saver: PostgresCheckpointer,
-  threadId: string,
-): Promise<ReceiptRow[]> {
-  const rows = await saver.run<Record<string, unknown>>(
-    "readReceipts()",
-    `SELECT tool_call_id, status, created_at, completed_at, result FROM ${saver.tables.receipts}
-     WHERE thread_id = $1 ORDER BY created_at, tool_call_id`,
-    [threadId],
+/** Threads that live only in the cold tier (archive index rows with status `archived`). */
+export async function archivedThreadCount(db: DbSeam): Promise<number> {
+  const [row] = await db.run<{ n: number }>(
+    "archivedThreadCount()",
+    `SELECT count(*)::int AS n FROM ${db.tables.archives} WHERE status = 'archived'`,
   );
-  return rows.map((r) => ({
-    toolCallId: String(r.tool_call_id),
-    status: String(r.status),
-    createdAt: new Date(r.created_at as string),
-    completedAt: r.completed_at ? new Date(r.completed_at as string) : null,
-    result: r.result ?? null,
-  }));
-}
-
-/**
- * The dashboard's state of a thread from the ledger alone: a running row whose lease lapsed is
- * `crashed`; no row is `untracked` (plain invokes: only the graph can classify those).
- */
-const STATE_SQL = `CASE
-  WHEN r.thread_id IS NULL THEN 'untracked'
-  WHEN r.status IN ('running', 'recovering') AND r.lease_until > now() THEN 'running'
-  WHEN r.status IN ('running', 'recovering', 'crashed') THEN 'crashed'
-  ELSE r.status END`;
-
-/** The groups the dashboard shows, in order (other ledger statuses are shown as they come). */
-export const DASHBOARD_STATES = [
-  "running",
-  "waiting",
-  "crashed",
-  "failed",
-  "drained",
-  "dead",
-  "completed",
-  "untracked",
-] as const;
-
-const threadsSql = (t: Tables) => `WITH c AS (
-    SELECT thread_id, max(created_at) AS last_at, count(*)::int AS n FROM ${t.checkpoints}
-    GROUP BY thread_id)
-  SELECT coalesce(c.thread_id, r.thread_id) AS thread_id, ${STATE_SQL} AS state,
-    c.last_at, coalesce(c.n, 0) AS checkpoints, r.status, r.attempts, r.owner, r.last_error,
-    r.lease_until, r.updated_at
-  FROM c FULL JOIN ${t.runs} r ON r.thread_id = c.thread_id`;
-
-export async function threadCounts(saver: PostgresCheckpointer): Promise<Record<string, number>> {
-  const rows = await saver.run<{ state: string; n: number }>(
-    "threadCounts()",
-    `SELECT state, count(*)::int AS n FROM (${threadsSql(saver.tables)}) x GROUP BY state`,
-  );
-  const counts: Record<string, number> = Object.fromEntries(DASHBOARD_STATES.map((s) => [s, 0]));
-  for (const r of rows) counts[r.state] = Number(r.n);
-  return counts;
-}
-
-export interface ThreadRow {
-  threadId: string;
-  state: string;
-  lastActivityAt: Date | null;
-  checkpoints: number;
-  ledgerStatus: string | null;
-  attempts: number;
-  owner: string | null;
-  lastError: string | null;
-}
-
-/** Threads, most recently active first, optionally only those in the given dashboard states. */
-export async function threadsByState(
-  saver: PostgresCheckpointer,
-  states: string[] | null,
-  limit: number,
-): Promise<ThreadRow[]> {
-  const rows = await saver.run<Record<string, unknown>>(
-    "threadsByState()",
-    `SELECT * FROM (${threadsSql(saver.tables)}) x WHERE ($1::text[] IS NULL OR state = ANY($1))
-     ORDER BY coalesce(last_at, updated_at) DESC NULLS LAST, thread_id LIMIT $2`,
-    [states, limit],
-  );
-  return rows.map((r) => ({
-    threadId: String(r.thread_id),
-    state: String(r.state),
-    lastActivityAt: r.last_at ? new Date(r.last_at as string) : null,
-    checkpoints: Number(r.checkpoints),
-    ledgerStatus: (r.status as string | null) ?? null,
-    attempts: Number(r.attempts ?? 0),
-    owner: (r.owner as string | null) ?? null,
-    lastError: (r.last_error as string | null) ?? null,
-  }));
+  return Number(row?.n ?? 0);
 }
 
 export interface StorageBucket {
@@ -118,11 +25,11 @@ export interface StorageBucket {
  * changed channel); the bucket size follows the span of the data.
  */
 export async function storageOverTime(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   days: number,
 ): Promise<{ unit: "minute" | "hour" | "day"; buckets: StorageBucket[] }> {
-  const t = saver.tables;
-  const [span] = await saver.run<{ secs: number | null }>(
+  const t = db.tables;
+  const [span] = await db.run<{ secs: number | null }>(
     "storageSpan()",
     `SELECT extract(epoch FROM max(created_at) - min(created_at))::float8 AS secs
      FROM ${t.checkpoints} WHERE created_at >= now() - make_interval(days => $1::int)`,
@@ -130,7 +37,7 @@ export async function storageOverTime(
   );
   const secs = Number(span?.secs ?? 0);
   const unit = secs <= 2 * 3600 ? "minute" : secs <= 2 * 86400 ? "hour" : "day";
-  const rows = await saver.run<{ at: string; n: number; bytes: number }>(
+  const rows = await db.run<{ at: string; n: number; bytes: number }>(
     "storageOverTime()",
     `SELECT date_trunc($2, c.created_at) AS at, count(*)::int AS n,
        sum(pg_column_size(c.checkpoint) + pg_column_size(c.metadata) + coalesce(nb.bytes, 0))::float8 AS bytes
@@ -164,12 +71,9 @@ export interface ThreadSize {
 }
 
 /** Threads by stored size (checkpoint rows, blobs and pending writes; reads every row's size). */
-export async function largestThreads(
-  saver: PostgresCheckpointer,
-  limit: number,
-): Promise<ThreadSize[]> {
-  const t = saver.tables;
-  const rows = await saver.run<{ thread_id: string; n: number; bytes: number }>(
+export async function largestThreads(db: DbSeam, limit: number): Promise<ThreadSize[]> {
+  const t = db.tables;
+  const rows = await db.run<{ thread_id: string; n: number; bytes: number }>(
     "largestThreads()",
     `SELECT thread_id, sum(n)::int AS n, sum(bytes)::float8 AS bytes FROM (
        SELECT thread_id, count(*) AS n,

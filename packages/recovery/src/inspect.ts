@@ -2,7 +2,7 @@
 // errors), what is in flight, and the ledger's story. Read-only; exact with the graph, useful without.
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
-import { inspectThread, type StuckState } from "./detect.js";
+import { inspectThread } from "./detect.js";
 import { RecoveryError } from "./errors.js";
 import {
   type GraphHandle,
@@ -25,13 +25,14 @@ import {
 } from "./inspect-chain.js";
 import { type MessageView, safeJson, truncate } from "./inspect-format.js";
 import { coarseState, type LedgerStory, ledgerStory, taskNames } from "./inspect-ledger.js";
-import { readReceipts } from "./inspect-sql.js";
-import { readThreadFacts } from "./ledger.js";
+import { readReceipts } from "./ledger/receipts.js";
+import { readThreadFacts } from "./ledger/records.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
+import type { StuckState } from "./types.js";
 
 export type { ErrorView, InterruptView, LedgerStory, WriteView };
 
@@ -148,7 +149,7 @@ export async function inspectWith(
   if (handle) {
     try {
       [report, names] = await Promise.all([
-        inspectThread(handle, threadId, o).then((i) => i.report),
+        inspectThread(handle, threadId, o, facts).then((i) => i.report),
         taskNames(handle, threadId, limit),
       ]);
     } catch (error) {

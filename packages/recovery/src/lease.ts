@@ -1,11 +1,9 @@
 // Keeps a durable run's lease while the run makes progress, and the `heartbeat()` helper through
 // which tool code reports progress: a long tool is not mistaken for a crash, a hung one does not
 // hold its thread forever.
-
-import type { PostgresCheckpointer } from "@agentstate/checkpointer";
+import type { DbSeam } from "@agentstate/checkpointer";
 import { getConfig } from "@langchain/langgraph";
-import { renewLease } from "./ledger.js";
-import { holdsLease } from "./ledger-drain.js";
+import { holdsLease, renewLease } from "./ledger/runs.js";
 
 /**
  * Runs of this process by thread id, so `heartbeat(config)` finds the lease of its run. Kept on
@@ -45,7 +43,7 @@ export class LeaseKeeper {
   onHandoff?: () => void;
 
   constructor(
-    private readonly saver: PostgresCheckpointer,
+    private readonly db: DbSeam,
     readonly threadId: string,
     private readonly fence: number,
     private readonly o: LeaseKeeperOptions,
@@ -85,9 +83,9 @@ export class LeaseKeeper {
       this.stalled = Date.now() - this.lastProgress > this.o.stallSeconds * 1000;
       const renewed =
         this.renewing && !this.stalled
-          ? await renewLease(this.saver, this.threadId, this.fence, this.o.leaseSeconds)
+          ? await renewLease(this.db, this.threadId, this.fence, this.o.leaseSeconds)
           : undefined;
-      const owned = renewed ?? (await holdsLease(this.saver, this.threadId, this.fence));
+      const owned = renewed ?? (await holdsLease(this.db, this.threadId, this.fence));
       if (renewed?.handoff && this.onHandoff) {
         const handoff = this.onHandoff;
         this.onHandoff = undefined;

@@ -1,25 +1,6 @@
-import type { RecoverResult } from "./recover.js";
-
-/** One structured record per recovery decision: what thread, which node, attempt, outcome. */
-export interface RecoveryLogEvent {
-  event: "recovery";
-  at: string;
-  threadId: string;
-  /** The node that wrote the head checkpoint (where the run stood). */
-  node: string | null;
-  /** Nodes that were still to run. */
-  next: string[];
-  state: string;
-  status: RecoverResult["status"];
-  outcome?: RecoverResult["outcome"];
-  attempt: number;
-  durationMs: number;
-  reason: string;
-  error?: string;
-  pendingToolCalls: string[];
-}
-
-export type RecoveryLogger = (event: RecoveryLogEvent) => void;
+// Structured logging of recovery decisions: the event of a finished decision, and a logger that
+// writes each as one JSON line (the event's type is in types.ts).
+import type { RecoverResult, RecoveryLogEvent, RecoveryLogger } from "./types.js";
 
 /** The event of a finished recovery decision. */
 export function recoveryEvent(result: RecoverResult): RecoveryLogEvent {

@@ -1,10 +1,15 @@
+// Recovery inside the app's own process: withRecovery() wraps a graph's stream so a transient
+// failure mid-run is retried from the last checkpoint with backoff, and
+// createErrorRecoveryMiddleware() is the in-node layer for createAgent (transient errors only).
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { ErrorKind } from "./classify.js";
 import { defaultErrorKind } from "./classify.js";
-import { type DurableConfig, streamDurably } from "./durable.js";
+import { streamDurably } from "./durable.js";
 import { errorCode, isFenced } from "./errors.js";
 import { type RecoverableGraph, resolveGraph } from "./graph.js";
-import { backoffMs, type RecoveryOptions, resolveRecoveryOptions } from "./options.js";
+import { backoffMs } from "./ledger/backoff.js";
+import { type RecoveryOptions, resolveRecoveryOptions } from "./options.js";
+import type { DurableConfig } from "./types.js";
 
 /** Options of withRecovery(): the shared recovery options plus the stream-level retry budget. */
 export interface WithRecoveryOptions extends RecoveryOptions {

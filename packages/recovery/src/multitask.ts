@@ -1,14 +1,15 @@
 // A second message while the thread is running: the multitask strategies of runDurably /
-// streamDurably (reject, enqueue, interrupt, rollback) and the queue continuation that runs
-// enqueued inputs after the current run, in order, in whichever process gets to them first.
+// streamDurably (reject, enqueue, interrupt, rollback). The queued inputs themselves run after
+// the current run, from leased-run.ts.
 import { randomBytes } from "node:crypto";
-import { type LeasedRunResult, leasedStream } from "./durable.js";
 import { RecoveryError } from "./errors.js";
 import type { GraphHandle } from "./graph.js";
-import { claimForRecovery, claimForRun, type RunRecord, readRun } from "./ledger.js";
-import { cancelHandoff, enqueueInput, requestHandoff, takeNextQueued } from "./ledger-queue.js";
+import { continueQueue } from "./leased-run.js";
+import { claimForRun } from "./ledger/claims.js";
+import { cancelHandoff, enqueueInput, requestHandoff } from "./ledger/queue.js";
+import { readRun } from "./ledger/records.js";
 import type { ResolvedRecoveryOptions } from "./options.js";
-import { loadStoredInput, type ResumeRecord, resumeConfig } from "./resume.js";
+import type { ResumeRecord } from "./types.js";
 
 /**
  * What a durable run does when another run holds its thread (the hosted Agent Server's names).
@@ -53,14 +54,21 @@ function leaseHeld(threadId: string, owner: string | null | undefined, extra = "
   );
 }
 
+/** A new run that wants its thread. */
+export interface Acquire {
+  threadId: string;
+  options: ResolvedRecoveryOptions;
+  /** What the claim stores for a resume (config, input). */
+  resume: ResumeRecord;
+  strategy: MultitaskStrategy;
+  /** How long `interrupt` / `rollback` wait for the current run to stop at a step boundary. */
+  waitMs: number;
+}
+
 /** Claims the thread for a new run under `strategy` (see MultitaskStrategy). */
 export async function acquireThread(
   handle: GraphHandle,
-  threadId: string,
-  o: ResolvedRecoveryOptions,
-  resume: ResumeRecord,
-  strategy: MultitaskStrategy,
-  waitMs: number,
+  { threadId, options: o, resume, strategy, waitMs }: Acquire,
 ): Promise<Acquired> {
   const { saver } = handle;
   if (!["reject", "enqueue", "interrupt", "rollback"].includes(strategy)) {
@@ -83,12 +91,12 @@ export async function acquireThread(
         continueQueue(handle, threadId, o); // a no-op unless the thread is settled
         return { kind: "enqueued", run: { status: "enqueued", threadId, position } };
       }
-      const claim = await claimForRun(saver, threadId, o, resume);
+      const claim = await claimForRun(saver, { threadId, options: o, resume });
       if (claim) return { kind: "claimed", fence: claim.fence };
     }
     throw leaseHeld(threadId, (await readRun(saver, threadId))?.owner);
   }
-  const claim = await claimForRun(saver, threadId, o, resume);
+  const claim = await claimForRun(saver, { threadId, options: o, resume });
   if (claim) return { kind: "claimed", fence: claim.fence };
   if (strategy === "reject") {
     const run = await readRun(saver, threadId);
@@ -103,7 +111,7 @@ export async function acquireThread(
   const deadline = Date.now() + waitMs;
   const pollMs = Math.min(200, o.heartbeatMs);
   for (;;) {
-    const got = await claimForRun(saver, threadId, o, resume, token);
+    const got = await claimForRun(saver, { threadId, options: o, resume, handoff: token });
     if (got) {
       const forkFrom = strategy === "rollback" ? (asked?.startHead ?? undefined) : undefined;
       return { kind: "claimed", fence: got.fence, ...(forkFrom ? { forkFrom } : {}) };
@@ -118,104 +126,4 @@ export async function acquireThread(
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
-}
-
-const running = new Set<Promise<void>>();
-
-/**
- * Runs the thread's queued inputs one after the other, in this process, in the background, if
- * the thread is settled and nobody else took them (each run's end calls this again). Errors are
- * left to the ledger: a queued run that fails or whose process dies is recovered like any other.
- */
-export function continueQueue(
-  handle: GraphHandle,
-  threadId: string,
-  o: ResolvedRecoveryOptions,
-): void {
-  const p = runNextQueued(handle, threadId, o).then(
-    () => {},
-    () => {},
-  );
-  running.add(p);
-  void p.finally(() => running.delete(p));
-}
-
-/** Resolves once no queued run started by this process is running (for apps about to exit). */
-export async function queuedRunsSettled(): Promise<void> {
-  while (running.size > 0) await Promise.allSettled([...running]);
-}
-
-/** A leased run of `input` to its end: how it ended. */
-async function runToEnd(
-  handle: GraphHandle,
-  threadId: string,
-  claim: { fence: number; attempts: number },
-  input: unknown,
-  config: Record<string, unknown>,
-  o: ResolvedRecoveryOptions,
-  onChunk?: (chunk: unknown) => void,
-): Promise<{ outcome: LeasedRunResult["outcome"]; error?: unknown }> {
-  let ended: LeasedRunResult = { outcome: "failed" };
-  try {
-    const stream = await leasedStream(
-      handle,
-      threadId,
-      claim.fence,
-      claim.attempts,
-      input,
-      { streamMode: "updates", ...config },
-      o,
-      { onEnd: (r) => (ended = r) },
-    );
-    for await (const chunk of stream) onChunk?.(chunk);
-  } catch (error) {
-    ended = { ...ended, error };
-  }
-  return ended;
-}
-
-/**
- * Claims the thread for its next queued input and runs it to the end. Undefined when there is
- * none or the thread is not settled (a live run, or one recovery must resume first).
- */
-export async function runNextQueued(
-  handle: GraphHandle,
-  threadId: string,
-  o: ResolvedRecoveryOptions,
-  config: Record<string, unknown> = {},
-  onChunk?: (chunk: unknown) => void,
-): Promise<{ outcome: LeasedRunResult["outcome"]; error?: unknown } | undefined> {
-  const claim = await takeNextQueued(handle.saver, threadId, o);
-  if (!claim) return undefined;
-  const stored = await loadStoredInput(claim.details, handle.saver.serde);
-  const input = "input" in stored ? stored.input : null;
-  const runConfig = { ...resumeConfig(threadId, claim.details), ...config };
-  return runToEnd(handle, threadId, { ...claim, attempts: 0 }, input, runConfig, o, onChunk);
-}
-
-/**
- * A run that was claimed on a thread with history and died before its first checkpoint (a
- * dequeued input, or any runDurably): the head is still the one it started from, so the
- * checkpoints look settled, but its input never ran. Claims the thread like a recovery and runs
- * the stored input on that head. Undefined when that is not the case.
- */
-export async function runUnappliedInput(
-  handle: GraphHandle,
-  threadId: string,
-  head: string | null,
-  run: RunRecord | undefined,
-  o: ResolvedRecoveryOptions,
-  config: Record<string, unknown> = {},
-  onChunk?: (chunk: unknown) => void,
-): Promise<{ outcome: LeasedRunResult["outcome"]; error?: unknown } | undefined> {
-  if (!run || !head || run.leaseLive || !["running", "recovering"].includes(run.status)) {
-    return undefined;
-  }
-  if (run.details.start_head !== head || !run.details.input) return undefined;
-  const stored = await loadStoredInput(run.details, handle.saver.serde);
-  if ("missing" in stored) return undefined;
-  const claim = await claimForRecovery(handle.saver, threadId, head, run.graphId ?? null, o);
-  if (!claim) return undefined;
-  const runConfig = { ...resumeConfig(threadId, run.details), ...config };
-  return runToEnd(handle, threadId, claim, stored.input, runConfig, o, onChunk);
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
 import pg from "pg";
-import { notifyProbe, RUNS_CHANNEL, type RunsNotification } from "./ledger-drain.js";
+import { notifyProbe, RUNS_CHANNEL, type RunsNotification } from "./ledger/channel.js";
 
 /** How the worker learns of drained threads right now. */
 export type WakeMode = "listen" | "poll";
@@ -49,6 +49,16 @@ async function directClient(url: string): Promise<ClientLike> {
 }
 
 /**
+ * The checkpointer's pg.Pool, to borrow one session for LISTEN. The only place recovery reaches
+ * past the DbSeam: LISTEN needs a connection of its own for as long as it listens, which run()
+ * and transaction() (one statement, one transaction) cannot give. Undefined on PGlite.
+ */
+function listenPool(saver: PostgresCheckpointer): { connect(): Promise<ClientLike> } | undefined {
+  if (saver.kind !== "postgres") return undefined;
+  return (saver.db as { pool?: { connect(): Promise<ClientLike> } }).pool;
+}
+
+/**
  * Calls `onDrained` for every drain committed in this checkpointer's schema. Needs a pg.Pool
  * behind the checkpointer (one of its connections is kept for LISTEN); otherwise, or if the probe
  * does not come back, `mode` is "poll" and nothing is called.
@@ -58,7 +68,7 @@ export async function listenForDrains(
   onDrained: (n: RunsNotification) => void,
   options: ListenOptions = {},
 ): Promise<DrainListener> {
-  const pool = (saver.db as { pool?: { connect(): Promise<ClientLike> } }).pool;
+  const pool = listenPool(saver);
   let mode: WakeMode = "poll";
   let client: ClientLike | undefined;
   let closed = false;
@@ -71,8 +81,8 @@ export async function listenForDrains(
     mode = next;
   };
   const { listenUrl } = options;
-  if (saver.db.kind !== "postgres" || (!pool && !listenUrl)) {
-    options.onMode?.("poll", `no LISTEN on ${saver.db.kind}: polling`);
+  if (saver.kind !== "postgres" || (!pool && !listenUrl)) {
+    options.onMode?.("poll", `no LISTEN on ${saver.kind}: polling`);
     return { mode, close: async () => {} };
   }
   const open = (): Promise<ClientLike> =>

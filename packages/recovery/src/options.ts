@@ -1,8 +1,10 @@
+// The options every entry point shares (runDurably, detection, recovery, the service, the CLI),
+// typed once, with their defaults and validation in resolveRecoveryOptions.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { defaultErrorKind, type ErrorKind } from "./classify.js";
 import { RecoveryError } from "./errors.js";
-import type { RecoveryLogger } from "./log.js";
+import type { RecoveryLogger } from "./types.js";
 
 /** What to do with a tool call that was in flight when the run died and is not idempotent. */
 export type InFlightToolPolicy =
@@ -129,13 +131,4 @@ export function resolveRecoveryOptions(options: RecoveryOptions = {}): ResolvedR
     durability: options.durability ?? "sync",
     force: options.force ?? false,
   };
-}
-
-/** Delay before attempt `attempt` (1-based): exponential, capped, with jitter. */
-export function backoffMs(o: ResolvedRecoveryOptions, attempt: number): number {
-  const base = Math.min(
-    o.backoffMaxMs,
-    o.backoffInitialMs * o.backoffFactor ** Math.max(0, attempt - 1),
-  );
-  return Math.max(0, Math.round(base * (1 + o.jitter * (Math.random() * 2 - 1))));
 }

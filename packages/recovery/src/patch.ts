@@ -1,8 +1,12 @@
+// Answering tool calls without running them: pending tool tasks of a resume get "outcome
+// unknown" results as their own writes (the "error" policy), and orphaned calls of a thread get
+// error ToolMessages in a new checkpoint, so the next model call is valid.
 import { RemoveMessage, ToolMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { REMOVE_ALL_MESSAGES, type StateSnapshot } from "@langchain/langgraph";
 import type { Checkpoint, PendingWrite } from "@langchain/langgraph-checkpoint";
-import type { GraphHandle, PregelLike } from "./graph.js";
+import type { GraphHandle } from "./graph.js";
+import { CheckpointerView, withCheckpointer } from "./saver-view.js";
 import { messagesOf, type ToolCallAnalysis, type ToolCallInfo, toolCallsOf } from "./toolcalls.js";
 
 /** The error ToolMessage that answers a call whose outcome is unknown. */
@@ -58,23 +62,34 @@ async function captureNodeWrites(
   taskId: string,
   values: unknown,
 ): Promise<PendingWrite[]> {
-  const captured: PendingWrite[] = [];
-  const real = handle.saver;
-  const capture = Object.create(real, {
-    putWrites: {
-      value: async (_c: RunnableConfig, writes: PendingWrite[], id: string) => {
-        if (id === taskId) captured.push(...writes);
-      },
-    },
-    put: {
-      value: async (c: RunnableConfig, checkpoint: Checkpoint) => ({
-        configurable: { ...c.configurable, checkpoint_id: checkpoint.id },
-      }),
-    },
-  });
-  const shadow: PregelLike = Object.create(handle.pregel, { checkpointer: { value: capture } });
-  await shadow.bulkUpdateState(config, [{ updates: [{ values, asNode: node, taskId }] }]);
-  return captured;
+  const capture = new WriteCapture(handle.saver, taskId);
+  await withCheckpointer(handle.pregel, capture).bulkUpdateState(config, [
+    { updates: [{ values, asNode: node, taskId }] },
+  ]);
+  return capture.captured;
+}
+
+/**
+ * Reads through to the saver but stores nothing: keeps the writes of task `taskId` and drops the
+ * checkpoint bulkUpdateState would write (answering a task must not add a step).
+ */
+class WriteCapture extends CheckpointerView {
+  readonly captured: PendingWrite[] = [];
+
+  constructor(
+    saver: GraphHandle["saver"],
+    private readonly taskId: string,
+  ) {
+    super(saver);
+  }
+
+  override async putWrites(_config: RunnableConfig, writes: PendingWrite[], taskId: string) {
+    if (taskId === this.taskId) this.captured.push(...writes);
+  }
+
+  override async put(config: RunnableConfig, checkpoint: Checkpoint) {
+    return { configurable: { ...config.configurable, checkpoint_id: checkpoint.id } };
+  }
 }
 
 /**

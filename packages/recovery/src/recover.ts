@@ -1,16 +1,14 @@
+// Recovery of one thread: act on its classification — resume it under a fresh claim (answering
+// or patching tool calls first as the policy says), record it dead, defer it, or leave it — and
+// log the decision. Exactly one of any number of workers wins the claim.
 import type { RunControl } from "@langchain/langgraph";
-import { type Inspection, inspectThread, type StuckState } from "./detect.js";
-import { type LeasedRunResult, leasedStream } from "./durable.js";
+import { type Inspection, inspectThread } from "./detect.js";
 import { type GraphHandle, type RecoverableGraph, resolveGraph } from "./graph.js";
-import {
-  claimForRecovery,
-  claimUnstarted,
-  markDead,
-  readRun,
-  recordClassification,
-} from "./ledger.js";
+import { runNextQueued, runToEnd, runUnappliedInput } from "./leased-run.js";
+import { claimForRecovery, claimUnstarted } from "./ledger/claims.js";
+import { readRun } from "./ledger/records.js";
+import { markDead, recordClassification } from "./ledger/runs.js";
 import { recoveryEvent } from "./log.js";
-import { runNextQueued, runUnappliedInput } from "./multitask.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
@@ -18,40 +16,7 @@ import {
 } from "./options.js";
 import { answerPendingTasks, outcomeUnknownMessage, patchOrphans } from "./patch.js";
 import { loadStoredInput, resumeConfig } from "./resume.js";
-
-export type RecoverStatus =
-  /** This call claimed the thread and resumed it (see `outcome` for how that run ended). */
-  | "resumed"
-  /** Someone holds a live lease (a run, or another worker that won the claim). */
-  | "already_running"
-  /** Nothing to do: completed, or still within its grace period, or it moved meanwhile. */
-  | "not_stuck"
-  /** Waiting for a human (interrupt or breakpoint): never resumed automatically. */
-  | "waiting"
-  /** Dead now (attempts exhausted, permanent error, needs review) or already; see `reason`. */
-  | "dead"
-  /** Stuck, but its backoff has not elapsed; see `retryAt`. */
-  | "deferred";
-
-export interface RecoverResult {
-  threadId: string;
-  status: RecoverStatus;
-  reason: string;
-  /** How the resumed run ended, for status "resumed". */
-  outcome?: LeasedRunResult["outcome"];
-  /** The resumed run's error, if it failed again. */
-  error?: string;
-  attempts: number;
-  retryAt?: Date | null;
-  /** In-flight tool calls answered with an "outcome unknown" error instead of being re-run. */
-  answeredToolCalls: number;
-  /** Orphaned tool calls patched with error ToolMessages before resuming. */
-  patchedToolCalls: number;
-  /** The classification this decision was made on. */
-  before: StuckState;
-  /** Time this call took, classification to end of the resumed run. */
-  durationMs: number;
-}
+import type { RecoverResult, RecoverStatus } from "./types.js";
 
 /** Per-call hooks of one recovery (not stored, not part of the resolved options). */
 export interface RecoverHooks {
@@ -130,24 +95,19 @@ async function decide(
       return result(report.tracked ? "already_running" : "not_stuck", report.reason);
     case "completed":
     case "waiting": {
-      const extra = hooks.control ? { control: hooks.control } : {};
+      const extras = {
+        config: hooks.control ? { control: hooks.control } : {},
+        onChunk: hooks.onChunk,
+      };
       // A run that died between its claim and its first checkpoint: its stored input never ran.
-      const unapplied = await runUnappliedInput(
-        handle,
-        threadId,
-        head,
-        run,
-        o,
-        extra,
-        hooks.onChunk,
-      );
+      const unapplied = await runUnappliedInput({ handle, threadId, head, run }, o, extras);
       if (unapplied) {
         const { outcome } = unapplied;
         return result("resumed", `ran its stored input on ${head}; ${outcome}`, { outcome });
       }
       await note(report.state);
       // Inputs queued behind the last run (multitask "enqueue") whose owner did not run them.
-      const queued = await runNextQueued(handle, threadId, o, extra, hooks.onChunk);
+      const queued = await runNextQueued(handle, threadId, o, extras);
       if (queued) {
         const { outcome } = queued;
         return result("resumed", `ran its next queued input; ${outcome}`, { outcome });
@@ -187,8 +147,9 @@ async function decide(
     if ("missing" in stored) return result("dead", report.reason);
     input = stored.input;
   }
+  const graphId = report.graphId ?? o.graphId ?? null;
   const claim = head
-    ? await claimForRecovery(handle.saver, threadId, head, report.graphId ?? o.graphId ?? null, o)
+    ? await claimForRecovery(handle.saver, { threadId, expectedHead: head, graphId, options: o })
     : await claimUnstarted(handle.saver, threadId, o);
   if (!claim) {
     const now = await readRun(handle.saver, threadId);
@@ -206,7 +167,6 @@ async function decide(
       : analysis.tasks.filter((t) => t.calls.some((c) => !c.idempotent));
   let answered = 0;
   let patched = 0;
-  let ended: LeasedRunResult = { outcome: "failed" };
   const before = async () => {
     if (policy === "error" && unsafe.length > 0) {
       answered = await answerPendingTasks(handle, snapshot, unsafe, (c) =>
@@ -223,25 +183,17 @@ async function decide(
       patched = await patchOrphans(handle, snapshot, analysis.orphaned);
     }
   };
-  try {
-    const stream = await leasedStream(
-      handle,
-      threadId,
-      claim.fence,
-      claim.attempts,
-      input,
-      {
-        ...resumeConfig(threadId, run?.details),
-        streamMode: "updates",
-        ...(hooks.control ? { control: hooks.control } : {}),
-      },
-      o,
-      { before, onEnd: (r) => (ended = r) },
-    );
-    for await (const chunk of stream) hooks.onChunk?.(chunk);
-  } catch (error) {
-    const kept = ended.outcome === "lease_lost" || ended.outcome === "drained";
-    ended = { outcome: kept ? ended.outcome : "failed", error };
+  const config = {
+    ...resumeConfig(threadId, run?.details),
+    ...(hooks.control ? { control: hooks.control } : {}),
+  };
+  const ended = await runToEnd(
+    { handle, threadId, claim, input, config, options: o, before },
+    hooks.onChunk,
+  );
+  // A run that threw ended as it was recorded when its lease was lost or it drained, else failed.
+  if (ended.error !== undefined && ended.outcome !== "lease_lost" && ended.outcome !== "drained") {
+    ended.outcome = "failed";
   }
   const error =
     ended.error === undefined || ended.outcome === "drained"

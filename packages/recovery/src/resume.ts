@@ -2,23 +2,12 @@
 // way: the config it was started with (recursion limit, durability, the app's resumable
 // configurable keys) and, until its first checkpoint exists, its input.
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import type { DurableConfig } from "./durable.js";
 import { RecoveryError } from "./errors.js";
 import { threadConfig } from "./graph.js";
+import type { DurableConfig, ResumeRecord } from "./types.js";
 
 /** Inputs larger than this (serialized) are not stored; a run that dies before its first checkpoint is then dead. */
 export const MAX_STORED_INPUT_BYTES = 256 * 1024;
-
-/** The part of `details` in the ledger row that a resume reads (JSON). */
-export interface ResumeRecord {
-  config?: {
-    recursionLimit?: number;
-    durability?: "sync" | "async" | "exit";
-    configurable?: Record<string, unknown>;
-  };
-  /** The run's input, serialized with the checkpointer's serde, while no checkpoint holds it. */
-  input?: { type: string; data: string } | { skipped: string };
-}
 
 function jsonValue(key: string, value: unknown): unknown {
   let text: string | undefined;

@@ -1,13 +1,19 @@
+// RecoveryService: recovery of one or more graphs sharing a checkpointer — find stuck threads,
+// classify and recover one, sweep them all (cron), or run the always-on worker loop.
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
-import { findCandidates } from "./candidates.js";
-import { inspectThread, type StuckState } from "./detect.js";
+import { inspectThread } from "./detect.js";
+import { RecoveryError } from "./errors.js";
 import { GraphSet, type RecoverableGraph } from "./graph.js";
+import { findCandidates } from "./ledger/candidates.js";
+import { type DeadThread, deadThreads } from "./ledger/reads.js";
+import { graphIdOf } from "./ledger/records.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
-import { type RecoverHooks, type RecoverResult, recoverInspected } from "./recover.js";
+import { type RecoverHooks, recoverInspected } from "./recover.js";
+import type { RecoverResult, StuckState } from "./types.js";
 import { parseDuration, pool } from "./util.js";
 import { RecoveryWorker, type WorkerOptions, type WorkerStopResult } from "./worker.js";
 
@@ -119,8 +125,9 @@ export class RecoveryService {
   private handleFor(graphId: string | null | undefined) {
     const g = this.graphs.get(graphId);
     if (!g) {
-      throw new Error(
-        `Thread belongs to graph "${graphId}", which this service was not given (it has: ${this.graphs.ids.join(", ")}).`,
+      throw new RecoveryError(
+        "INVALID_ARGUMENT",
+        `Thread belongs to graph "${graphId}", which this service was not given (it has: ${this.graphs.ids.join(", ")}). Pass that graph too: new RecoveryService({ "${graphId}": graph, … }), or --graph ${graphId}=<file>:<export> / langgraph.json for the CLI.`,
       );
     }
     return g;
@@ -133,27 +140,18 @@ export class RecoveryService {
   }
 
   async checkStuckState(threadId: string): Promise<StuckState> {
-    const run = await this.graphIdOf(threadId);
-    return (await this.inspect(threadId, run)).inspection.report;
+    const graphId = await graphIdOf(this.saver, threadId);
+    return (await this.inspect(threadId, graphId)).inspection.report;
   }
 
   async recoverStuckSession(
     threadId: string,
     options: RecoveryOptions = {},
   ): Promise<RecoverResult> {
-    const graphId = await this.graphIdOf(threadId);
+    const graphId = await graphIdOf(this.saver, threadId);
     const g = this.handleFor(graphId);
     const o = resolveRecoveryOptions({ ...this.options, graphId: g.id, ...options });
     return recoverInspected(g.handle, await inspectThread(g.handle, threadId, o), o);
-  }
-
-  private async graphIdOf(threadId: string): Promise<string | null> {
-    const [row] = await this.saver.run<{ graph_id: string | null }>(
-      "graphIdOf()",
-      `SELECT graph_id FROM ${this.saver.tables.runs} WHERE thread_id = $1`,
-      [threadId],
-    );
-    return row?.graph_id ?? null;
   }
 
   /**
@@ -180,25 +178,8 @@ export class RecoveryService {
   }
 
   /** Dead threads (need a human or `force`), newest first. */
-  async deadThreads(
-    limit = 100,
-  ): Promise<Array<{ threadId: string; reason: string; needsReview: boolean }>> {
-    const rows = await this.saver.run<{
-      thread_id: string;
-      reason: string | null;
-      last_error: string | null;
-      needs_review: boolean;
-    }>(
-      "deadThreads()",
-      `SELECT thread_id, details->>'reason' AS reason, last_error, needs_review FROM ${this.saver.tables.runs}
-       WHERE status = 'dead' ORDER BY updated_at DESC LIMIT $1`,
-      [limit],
-    );
-    return rows.map((r) => ({
-      threadId: r.thread_id,
-      reason: r.reason ?? r.last_error ?? "dead",
-      needsReview: r.needs_review,
-    }));
+  async deadThreads(limit = 100): Promise<DeadThread[]> {
+    return deadThreads(this.saver, limit);
   }
 
   /**

@@ -1,11 +1,12 @@
 // How a durable run's end is recorded and explained: the ledger outcome of a run that ended
 // (completed, waiting, failed), and a FENCED error reworded when the thread was declared dead.
 import type { StateSnapshot } from "@langchain/langgraph";
-import type { LeasedRunResult } from "./durable.js";
 import { isFenced, RecoveryError } from "./errors.js";
 import { type GraphHandle, threadConfig } from "./graph.js";
-import { type RunOutcome, readRun } from "./ledger.js";
-import { backoffMs, type ResolvedRecoveryOptions } from "./options.js";
+import { backoffMs } from "./ledger/backoff.js";
+import { readRun } from "./ledger/records.js";
+import type { ResolvedRecoveryOptions } from "./options.js";
+import type { LeasedRunResult, RunOutcome } from "./types.js";
 
 /**
  * A FENCED write says a new owner continues the thread. When instead the thread was declared

@@ -1,3 +1,5 @@
+// Tool calls at the head of a thread: which ones a resume re-runs (pending), which never started
+// (scheduled), which nothing will answer (orphaned), and whether each is safe to run twice.
 import type { StateSnapshot } from "@langchain/langgraph";
 
 type PregelTaskDescription = StateSnapshot["tasks"][number];

@@ -1,6 +1,17 @@
-import type { PostgresCheckpointer, Queryable } from "@agentstate/checkpointer";
+// Tools and their side effects: which tools are safe to run twice (markIdempotent), and receipts
+// that make an effect run once per tool call across crashes (runOnce, withReceipt) — exactly once
+// when the effect is in the same database (runOnceInTransaction).
+import type { DbSeam, Queryable } from "@agentstate/checkpointer";
 import { RecoveryError } from "./errors.js";
 import type { PregelLike } from "./graph.js";
+import {
+  completeReceipt,
+  dropStartedReceipt,
+  inTransaction,
+  type ReceiptKey,
+  readReceipt,
+  startReceipt,
+} from "./ledger/receipts.js";
 
 /** Metadata flag set by markIdempotent(); also readable by other tooling. */
 export const IDEMPOTENT_METADATA_KEY = "agentstate_idempotent";
@@ -35,12 +46,6 @@ export function idempotencyChecker(
   return (toolName) => names.has(toolName);
 }
 
-/** Identifies one side effect: a tool call of a thread. */
-export interface ReceiptKey {
-  threadId: string;
-  toolCallId: string;
-}
-
 export interface RunOnceOptions {
   /**
    * A previous attempt started the effect and died before recording that it finished, so it may
@@ -67,25 +72,15 @@ const keyOf = (k: ReceiptKey) => `${k.threadId}:${k.toolCallId}`;
  * receipt, so a thrown error must mean the effect did not happen. Results must be JSON.
  */
 export async function runOnce<T>(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   key: ReceiptKey,
   effect: (ctx: EffectContext) => Promise<T>,
   options: RunOnceOptions = {},
 ): Promise<T> {
-  const t = saver.tables.receipts;
-  const inserted = await saver.run(
-    "runOnce()",
-    `INSERT INTO ${t} (thread_id, tool_call_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
-    [key.threadId, key.toolCallId],
-  );
   let retryOfUnknown = false;
-  if (inserted.length === 0) {
-    const [row] = await saver.run<{ status: string; result: { value: T } | null }>(
-      "runOnce()",
-      `SELECT status, result FROM ${t} WHERE thread_id = $1 AND tool_call_id = $2`,
-      [key.threadId, key.toolCallId],
-    );
-    if (row?.status === "done") return row.result?.value as T;
+  if (!(await startReceipt(db, key))) {
+    const receipt = await readReceipt<T>(db, key);
+    if (receipt?.status === "done") return receipt.result?.value as T;
     if ((options.onUnknown ?? "throw") === "throw") {
       throw new RecoveryError(
         "OUTCOME_UNKNOWN",
@@ -98,21 +93,10 @@ export async function runOnce<T>(
   try {
     value = await effect({ idempotencyKey: keyOf(key), retryOfUnknown });
   } catch (error) {
-    await saver
-      .run(
-        "runOnce()",
-        `DELETE FROM ${t} WHERE thread_id = $1 AND tool_call_id = $2 AND status = 'started'`,
-        [key.threadId, key.toolCallId],
-      )
-      .catch(() => {});
+    await dropStartedReceipt(db, key).catch(() => {});
     throw error;
   }
-  await saver.run(
-    "runOnce()",
-    `UPDATE ${t} SET status = 'done', result = $3::jsonb, completed_at = now()
-     WHERE thread_id = $1 AND tool_call_id = $2`,
-    [key.threadId, key.toolCallId, JSON.stringify({ value: value ?? null })],
-  );
+  await completeReceipt(db, key, value);
   return value;
 }
 
@@ -122,29 +106,17 @@ export async function runOnce<T>(
  * on the receipt row and then replays the stored result.
  */
 export async function runOnceInTransaction<T>(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   key: ReceiptKey,
   effect: (tx: Queryable, ctx: EffectContext) => Promise<T>,
 ): Promise<T> {
-  const t = saver.tables.receipts;
-  return saver.db.transaction(async (tx) => {
-    const inserted = await tx.query(
-      `INSERT INTO ${t} (thread_id, tool_call_id, status, completed_at) VALUES ($1, $2, 'done', now())
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [key.threadId, key.toolCallId],
-    );
-    if (inserted.rows.length === 0) {
-      const { rows } = await tx.query<{ result: { value: T } | null }>(
-        `SELECT result FROM ${t} WHERE thread_id = $1 AND tool_call_id = $2`,
-        [key.threadId, key.toolCallId],
-      );
-      return rows[0]?.result?.value as T;
+  return db.transaction("runOnceInTransaction()", async (tx) => {
+    const receipts = inTransaction(tx, db.tables);
+    if (!(await startReceipt(receipts, key, "done"))) {
+      return (await readReceipt<T>(receipts, key))?.result?.value as T;
     }
     const value = await effect(tx, { idempotencyKey: keyOf(key), retryOfUnknown: false });
-    await tx.query(
-      `UPDATE ${t} SET result = $3::jsonb WHERE thread_id = $1 AND tool_call_id = $2`,
-      [key.threadId, key.toolCallId, JSON.stringify({ value: value ?? null })],
-    );
+    await completeReceipt(receipts, key, value);
     return value;
   });
 }
@@ -168,13 +140,13 @@ export function receiptKeyFromConfig(config: unknown): ReceiptKey | undefined {
  * graph (no thread id or tool call id in the config) it just calls `fn`.
  */
 export function withReceipt<I, O, C = unknown>(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   fn: (input: I, config: C, ctx?: EffectContext) => Promise<O>,
   options: RunOnceOptions = {},
 ): (input: I, config: C) => Promise<O> {
   return (input, config) => {
     const key = receiptKeyFromConfig(config);
     if (!key) return fn(input, config);
-    return runOnce(saver, key, (ctx) => fn(input, config, ctx), options);
+    return runOnce(db, key, (ctx) => fn(input, config, ctx), options);
   };
 }

@@ -1,3 +1,7 @@
+// Small helpers with no better home: durations as the CLI and options accept them, and a
+// bounded-concurrency loop.
+import { RecoveryError } from "./errors.js";
+
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** "90", "90s", "10m", "2h", "1d" → seconds. */
@@ -5,7 +9,12 @@ export function parseDuration(value: number | string | undefined): number {
   if (value === undefined) return 0;
   if (typeof value === "number") return value;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(value);
-  if (!m) throw new Error(`Invalid duration "${value}": use seconds or 30s, 10m, 2h, 1d.`);
+  if (!m) {
+    throw new RecoveryError(
+      "INVALID_ARGUMENT",
+      `Invalid duration "${value}": use seconds or 30s, 10m, 2h, 1d.`,
+    );
+  }
   return Number(m[1]) * (UNITS[(m[2] || "s").toLowerCase()] ?? 1);
 }
 

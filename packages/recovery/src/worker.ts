@@ -3,10 +3,12 @@
 // bounded number at a time, and drains its own resumes when stopped.
 import type { PostgresCheckpointer } from "@agentstate/checkpointer";
 import { RunControl } from "@langchain/langgraph";
-import { findCandidates } from "./candidates.js";
-import { msUntilNextDue, type RunsNotification } from "./ledger-drain.js";
+import { findCandidates } from "./ledger/candidates.js";
+import type { RunsNotification } from "./ledger/channel.js";
+import { msUntilNextDue } from "./ledger/reads.js";
 import { type DrainListener, listenForDrains, type WakeMode } from "./notify.js";
-import type { RecoverHooks, RecoverResult } from "./recover.js";
+import type { RecoverHooks } from "./recover.js";
+import type { RecoverResult } from "./types.js";
 
 /** Options of the worker loop (`service.start(options)`). */
 export interface WorkerOptions {

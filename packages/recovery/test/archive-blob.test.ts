@@ -1,14 +1,14 @@
 // archive/restore through the blob stores of @agentstate/composite-backend against real local
 // servers (s3rver, Azurite), the CLI's env-based S3 settings, and unreachable or missing locations.
 import { S3BlobStore } from "@agentstate/composite-backend";
-import { toolLoopGraph, userSays } from "../../checkpointer/test/graphs.js";
 import {
   type AzuriteServer,
   closedPort,
   type S3Server,
   startAzurite,
   startS3rver,
-} from "../../composite-backend/test/helpers/servers.js";
+} from "@agentstate/test-support/blob-servers";
+import { toolLoopGraph, userSays } from "../../checkpointer/test/graphs.js";
 import { archive, restore } from "../src/index.js";
 import { rowCounts, snapshot } from "./archive-support.js";
 import { postgresReachable, runCli, testSaver, uniqueSchema } from "./helpers.js";

@@ -1,43 +1,19 @@
+// The recovery tests' helpers: a saver per schema, the CLI and fixtures in child processes, and
+// waits on the database. The probe, URL and schema names come from @agentstate/test-support.
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { PostgresCheckpointer } from "@agentstate/checkpointer";
+import { DATABASE_URL, postgresReachable } from "@agentstate/test-support/postgres";
+import { dropSchema, uniqueSchema } from "@agentstate/test-support/schema";
 import pg from "pg";
 
-export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export { DATABASE_URL, postgresReachable, uniqueSchema };
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), "fixtures");
 export const CLI = resolve(ROOT, "packages/recovery/src/cli/main.ts");
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-
-export function uniqueSchema(prefix: string): string {
-  return `rec_${prefix}_${process.pid}_${randomBytes(3).toString("hex")}`;
-}
-
-/**
- * Whether the Postgres server answers. With AGENTSTATE_REQUIRE_POSTGRES=1 (CI) an unreachable
- * server throws, so the server tests fail instead of being skipped.
- */
-export async function postgresReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query("SELECT 1");
-    return true;
-  } catch (error) {
-    if (process.env.AGENTSTATE_REQUIRE_POSTGRES === "1") {
-      throw new Error(
-        `AGENTSTATE_REQUIRE_POSTGRES=1 but ${DATABASE_URL} is unreachable: ${(error as Error).message}`,
-      );
-    }
-    console.warn(`[agentstate] Postgres at ${DATABASE_URL} unreachable: server tests skipped.`);
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
 
 /** A set-up checkpointer on its own pool in `schema`; `dispose` drops the schema. */
 export async function testSaver(schema: string, max = 6) {
@@ -50,7 +26,7 @@ export async function testSaver(schema: string, max = 6) {
     saver,
     pool,
     async dispose() {
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+      await dropSchema(schema, pool).catch(() => {});
       await pool.end();
     },
   };

@@ -1,8 +1,8 @@
+import { ScriptedChatModel } from "@agentstate/test-support/models";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { createAgent } from "langchain";
 import { createErrorRecoveryMiddleware, readRun, withRecovery } from "../src/index.js";
 import { type StepBehavior, stepsGraph } from "./fixtures/graphs.js";
-import { ScriptedChatModel } from "./fixtures/scripted-model.js";
 import { postgresReachable, testSaver, uniqueSchema } from "./helpers.js";
 
 const up = await postgresReachable();

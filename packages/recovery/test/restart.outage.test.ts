@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import pg from "pg";
+import { serverAnswers as answers } from "@agentstate/test-support/postgres";
 import { RecoveryService, readRun, runDurably } from "../src/index.js";
 import { type StepBehavior, stepsGraph } from "./fixtures/graphs.js";
 import {
@@ -33,18 +33,7 @@ function cluster(action: "stop" | "start"): void {
   }
 }
 
-async function serverAnswers(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 1000 });
-  try {
-    await c.connect();
-    await c.query("SELECT 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
+const serverAnswers = () => answers(DATABASE_URL, 1000);
 
 describe.skipIf(!up || !canControl)("Postgres restarted in the middle of a durable run", () => {
   const schema = uniqueSchema("outage");

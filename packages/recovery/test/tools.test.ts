@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { ScriptedChatModel } from "@agentstate/test-support/models";
 import type { BaseMessage } from "@langchain/core/messages";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
@@ -14,7 +15,6 @@ import {
   runOnceInTransaction,
 } from "../src/index.js";
 import { buildAgent, closeEffects, ensureEffectsTable } from "./fixtures/agent.js";
-import { ScriptedChatModel } from "./fixtures/scripted-model.js";
 import {
   FIXTURES,
   leasesLapsed,

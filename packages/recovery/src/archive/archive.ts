@@ -3,26 +3,22 @@
 // the file holds) and record the index row → commit. A crash anywhere leaves the thread either
 // fully archived or untouched in Postgres (a stray file is overwritten by the next run).
 import {
+  type DbSeam,
   deleteThreadRows,
   exportThreadRows,
   getSchemaStatus,
   listThreads,
   lockThreadForArchive,
-  type PostgresCheckpointer,
   recordArchived,
   sectionColumns,
   THREAD_SECTIONS,
   type ThreadSection,
 } from "@agentstate/checkpointer";
 import { errorCode, RecoveryError } from "../errors.js";
+import type { ArchiveStore } from "../types.js";
 import { pool } from "../util.js";
 import { decodeArchive, encodeArchive, sha256 } from "./format.js";
-import {
-  type ArchiveStore,
-  type ArchiveStoreOptions,
-  archiveKey,
-  openArchiveStore,
-} from "./location.js";
+import { type ArchiveStoreOptions, archiveKey, openArchiveStore } from "./location.js";
 import {
   ARCHIVE_STATES,
   type ArchiveCandidate,
@@ -95,10 +91,7 @@ export interface ArchiveResult extends ArchiveProgress {
 /** Rolls the delete back: the rows differ from the verified file (a write came in meanwhile). */
 class ThreadChanged extends Error {}
 
-export async function archive(
-  saver: PostgresCheckpointer,
-  options: ArchiveOptions,
-): Promise<ArchiveResult> {
+export async function archive(db: DbSeam, options: ArchiveOptions): Promise<ArchiveResult> {
   const o = resolve(options);
   const store = await openArchiveStore(options.to, options.store);
   await store.check();
@@ -116,8 +109,8 @@ export async function archive(
     threads: [],
   };
   const context = {
-    schemaVersion: (await getSchemaStatus(saver)).version,
-    columns: await sectionColumns(saver.db, saver.tables),
+    schemaVersion: (await getSchemaStatus(db)).version,
+    columns: await db.transaction("archive()", (tx) => sectionColumns(tx, db.tables)),
   };
   const add = (r: ArchiveThreadResult) => {
     result.threads.push(r);
@@ -128,9 +121,9 @@ export async function archive(
     } else if (r.outcome === "failed" || r.outcome === "not_found") result.failed += 1;
     else if (r.outcome !== "would_archive") result.skipped += 1;
   };
-  for await (const batch of batches(saver, o)) {
+  for await (const batch of batches(db, o)) {
     result.scanned += batch.length;
-    const classes = await classifyForArchive(saver, batch);
+    const classes = await classifyForArchive(db, batch);
     const todo: string[] = [];
     for (const id of batch) {
       const c = classes.get(id) as ArchiveCandidate;
@@ -140,7 +133,7 @@ export async function archive(
       else todo.push(id);
     }
     await pool(todo, o.concurrency, async (id) => {
-      const r = await archiveOne(saver, store, id, context);
+      const r = await archiveOne(db, store, id, context);
       add({ ...r, state: classes.get(id)?.state });
     });
     result.elapsedMs = performance.now() - started;
@@ -188,7 +181,7 @@ function resolve(options: ArchiveOptions) {
 
 type Resolved = ReturnType<typeof resolve>;
 
-async function* batches(saver: PostgresCheckpointer, o: Resolved): AsyncGenerator<string[]> {
+async function* batches(db: DbSeam, o: Resolved): AsyncGenerator<string[]> {
   if (o.threadIds) {
     for (let i = 0; i < o.threadIds.length; i += o.batchSize) {
       yield o.threadIds.slice(i, i + o.batchSize);
@@ -197,7 +190,7 @@ async function* batches(saver: PostgresCheckpointer, o: Resolved): AsyncGenerato
   }
   let after: string | undefined;
   do {
-    const page = await listThreads(saver, {
+    const page = await listThreads(db, {
       limit: o.batchSize,
       after,
       inactiveSince: o.olderThan,
@@ -230,18 +223,18 @@ function decide(c: ArchiveCandidate, o: Resolved): ArchiveThreadResult | undefin
 }
 
 async function archiveOne(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   store: ArchiveStore,
   threadId: string,
   context: { schemaVersion: number; columns: Record<ThreadSection, string[]> },
 ): Promise<ArchiveThreadResult> {
-  const t = saver.tables;
+  const t = db.tables;
   try {
     // One transaction per thread. It holds no row lock until the delete at its end (writers are
     // blocked only for that statement), and the advisory lock keeps a second archiver or a
     // restore of the same thread out, so nobody overwrites a file this one has verified.
-    return await saver.db.transaction(async (tx): Promise<ArchiveThreadResult> => {
-      if (!(await lockThreadForArchive(tx, saver.options.schema, threadId, false))) {
+    return await db.transaction("archive()", async (tx): Promise<ArchiveThreadResult> => {
+      if (!(await lockThreadForArchive(tx, db.schema, threadId, false))) {
         return { threadId, outcome: "skipped", reason: "another archive or restore holds it" };
       }
       const { sections } = await exportThreadRows(tx, t, threadId);
@@ -250,7 +243,7 @@ async function archiveOne(
       }
       const encoded = await encodeArchive({
         threadId,
-        schema: saver.options.schema,
+        schema: db.schema,
         schemaVersion: context.schemaVersion,
         rows: sections,
         columns: context.columns,

@@ -4,7 +4,7 @@ import { constants } from "node:fs";
 import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { RecoveryError } from "../errors.js";
-import type { ArchiveStore } from "./location.js";
+import type { ArchiveStore } from "../types.js";
 
 export class FileArchiveStore implements ArchiveStore {
   constructor(

@@ -4,18 +4,8 @@ import { createHash } from "node:crypto";
 import { isAbsolute, posix } from "node:path";
 import { pathToFileURL } from "node:url";
 import { RecoveryError } from "../errors.js";
+import type { ArchiveStore } from "../types.js";
 import { FileArchiveStore } from "./file-store.js";
-
-/** Where archive files go; `location` is what the archive index records. */
-export interface ArchiveStore {
-  /** Canonical URL of the location (no credentials). */
-  readonly location: string;
-  put(key: string, body: Uint8Array): Promise<void>;
-  /** The file, or undefined when there is none under `key`. */
-  get(key: string): Promise<Uint8Array | undefined>;
-  /** Throws ARCHIVE_LOCATION unless the location exists and answers (reads only). */
-  check(): Promise<void>;
-}
 
 export interface ArchiveStoreOptions {
   /**

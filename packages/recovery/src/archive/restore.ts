@@ -1,9 +1,9 @@
 // restore(): brings archived threads back into Postgres exactly as they were, one transaction per
 // thread, after the whole file has been verified. Refuses to overwrite; a second restore is a no-op.
 import {
+  type DbSeam,
   importThreadRows,
   lockThreadForArchive,
-  type PostgresCheckpointer,
   type Queryable,
   readArchiveRecords,
   recordArchived,
@@ -14,9 +14,9 @@ import {
   threadExists,
 } from "@agentstate/checkpointer";
 import { errorCode, RecoveryError } from "../errors.js";
+import type { ArchiveStore } from "../types.js";
 import { decodeArchive, sha256 } from "./format.js";
 import {
-  type ArchiveStore,
   type ArchiveStoreOptions,
   archiveKey,
   assertArchiveKey,
@@ -53,7 +53,7 @@ export interface RestoreResult {
 
 /** Restores each thread; failures are reported per thread (see restoreThread for the codes). */
 export async function restore(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadIds: string[],
   options: RestoreOptions = {},
 ): Promise<RestoreResult> {
@@ -64,7 +64,7 @@ export async function restore(
   for (const id of ids) {
     let r: RestoreThreadResult;
     try {
-      r = await restoreThread(saver, id, { ...options, stores });
+      r = await restoreThread(db, id, { ...options, stores });
     } catch (error) {
       const message = (error as Error)?.message ?? String(error);
       r = {
@@ -88,7 +88,7 @@ export async function restore(
  * ARCHIVE_CORRUPT, ARCHIVE_FORMAT_UNSUPPORTED, ARCHIVE_INCOMPATIBLE, ARCHIVE_LOCATION.
  */
 export async function restoreThread(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   options: RestoreOptions & { stores?: Map<string, Promise<ArchiveStore>> } = {},
 ): Promise<RestoreThreadResult> {
@@ -96,9 +96,14 @@ export async function restoreThread(
   try {
     // One transaction: the checks, the verified file and the inserts see one state of the thread,
     // and the lock waits for an archive (or another restore) of it that is in progress.
-    return await saver.db.transaction((tx) => restoreIn(tx, saver, threadId, options));
+    return await db.transaction("restoreThread()", (tx) => restoreIn(tx, db, threadId, options));
   } catch (error) {
-    if ((error as { code?: string })?.code === SQLSTATE.UNIQUE_VIOLATION) {
+    // The seam wraps the driver's error in a CheckpointerError: its SQLSTATE is on the cause.
+    const cause = (error as { cause?: unknown } | null)?.cause;
+    if (
+      errorCode(error) === SQLSTATE.UNIQUE_VIOLATION ||
+      errorCode(cause) === SQLSTATE.UNIQUE_VIOLATION
+    ) {
       throw new RecoveryError(
         "THREAD_EXISTS",
         `Thread ${JSON.stringify(threadId)} was written to while it was being restored; nothing was restored. Look at it before trying again.`,
@@ -111,13 +116,13 @@ export async function restoreThread(
 
 async function restoreIn(
   tx: Queryable,
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   options: RestoreOptions & { stores?: Map<string, Promise<ArchiveStore>> },
 ): Promise<RestoreThreadResult> {
-  const t = saver.tables;
+  const t = db.tables;
   const id = JSON.stringify(threadId);
-  await lockThreadForArchive(tx, saver.options.schema, threadId, true);
+  await lockThreadForArchive(tx, db.schema, threadId, true);
   const record = (await readArchiveRecords(tx, t, [threadId])).get(threadId);
   if (await threadExists(tx, t, threadId)) {
     if (record?.status === "restored") {
@@ -132,7 +137,7 @@ async function restoreIn(
   if (!record && options.from === undefined) {
     throw new RecoveryError(
       "NOT_ARCHIVED",
-      `No archive record for thread ${id} in schema "${saver.options.schema}" (and it has no rows in Postgres). ` +
+      `No archive record for thread ${id} in schema "${db.schema}" (and it has no rows in Postgres). ` +
         "Check the id and the schema, or name the file's location with --from <url>.",
     );
   }
@@ -161,7 +166,7 @@ async function restoreIn(
     if (missing.length) {
       throw new RecoveryError(
         "ARCHIVE_INCOMPATIBLE",
-        `The archive of thread ${id} has columns ${missing.join(", ")} in ${s.name} that schema "${saver.options.schema}" lacks ` +
+        `The archive of thread ${id} has columns ${missing.join(", ")} in ${s.name} that schema "${db.schema}" lacks ` +
           `(written at schema version ${header.schemaVersion}). Upgrade agentstate and run \`agentstate setup\`, then restore again.`,
       );
     }

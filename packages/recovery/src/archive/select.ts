@@ -1,6 +1,6 @@
 // Which threads may go to the cold tier: the state of each candidate, from its ledger row or, for
 // threads without one, from its latest checkpoint alone (no graph needed) — one query per batch.
-import type { PostgresCheckpointer } from "@agentstate/checkpointer";
+import { type DbSeam, SETTLED_STATUSES, statusList } from "@agentstate/checkpointer";
 
 /** Thread states as archive sees them (the ledger's vocabulary; expired leases count as crashed). */
 export type ArchiveState =
@@ -47,11 +47,11 @@ const TRIGGER = `(v.key LIKE 'branch:to:%' OR v.key LIKE 'join:%' OR v.key IN ('
  * write or a trigger channel holding a value → crashed (work pending), else → completed.
  */
 export async function classifyForArchive(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadIds: string[],
 ): Promise<Map<string, ArchiveCandidate>> {
-  const t = saver.tables;
-  const rows = await saver.run<{
+  const t = db.tables;
+  const rows = await db.run<{
     thread_id: string;
     last_at: string | null;
     has_root: boolean;
@@ -65,7 +65,7 @@ export async function classifyForArchive(
     "classifyForArchive()",
     `SELECT i.thread_id, l.last_at, h.checkpoint_id IS NOT NULL AS has_root, r.status,
        coalesce(r.lease_until > now(), false) AS lease_live,
-       coalesce(r.status IN ('completed', 'waiting') AND l.last_at > r.updated_at, false) AS stale,
+       coalesce(r.status IN ${statusList(SETTLED_STATUSES)} AND l.last_at > r.updated_at, false) AS stale,
        a.status AS archive_status,
        ARRAY(SELECT DISTINCT w.channel FROM ${t.writes} w WHERE w.thread_id = i.thread_id
          AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id) AS write_channels,

@@ -1,3 +1,5 @@
+// Argument parsers of the CLI (integers, durations, repeatable flags) and `action`, which runs a
+// command with a connection and turns its result into the exit code.
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { parseDuration } from "../util.js";

@@ -1,3 +1,5 @@
+// The `agentstate` program: global options, help text and exit codes, and every command
+// registered from its own file (each loads its code only when it runs).
 import { createRequire } from "node:module";
 import { Command, Option } from "commander";
 import { registerArchiveCommands } from "./archive-commands.js";

@@ -1,3 +1,6 @@
+// What every command runs with: the global options, the database they select (flags → env →
+// defaults), opened without migrating (only `setup` migrates), the output, and the service when
+// graphs are given.
 import { existsSync } from "node:fs";
 import {
   DEFAULT_DATA_DIR,

@@ -1,3 +1,5 @@
+// `agentstate stats | threads | prune | setup | doctor`: thin shells over the checkpointer's
+// operations and the ledger's reads.
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { action, duration, int } from "./args.js";
@@ -44,19 +46,14 @@ export function registerDataCommands(program: Command): void {
           after: o.after,
           inactiveSince: o.inactiveFor ? new Date(Date.now() - o.inactiveFor * 1000) : undefined,
         });
-        const ids = page.threads.map((t) => t.threadId);
-        const ledger = await ctx.saver.run<{ thread_id: string; status: string; attempts: number }>(
-          "threads",
-          `SELECT thread_id, status, attempts FROM ${ctx.saver.tables.runs} WHERE thread_id = ANY($1)`,
-          [ids],
+        const { ledgerStatuses } = await import("../ledger/records.js");
+        const { archivedThreadCount } = await import("../inspect-sql.js");
+        const byId = await ledgerStatuses(
+          ctx.saver,
+          page.threads.map((t) => t.threadId),
         );
-        const byId = new Map(ledger.map((r) => [r.thread_id, r]));
         // Archived threads have no checkpoints here: counted apart, listed by `agentstate archives`.
-        const [cold] = await ctx.saver.run<{ n: number }>(
-          "threads",
-          `SELECT count(*)::int AS n FROM ${ctx.saver.tables.archives} WHERE status = 'archived'`,
-        );
-        const archivedThreads = Number(cold?.n ?? 0);
+        const archivedThreads = await archivedThreadCount(ctx.saver);
         const threads = page.threads.map((t) => ({
           ...t,
           status: byId.get(t.threadId)?.status ?? null,

@@ -1,6 +1,9 @@
+// `agentstate doctor`: checks what recovery depends on — connection, clock, schema, indexes,
+// ledger, lease settings, graphs — and changes nothing.
 import { getSchemaStatus } from "@agentstate/checkpointer";
 import type { Command } from "commander";
 import { errorCode } from "../errors.js";
+import { ledgerHealth, recoveryIndexes, serverClock } from "../ledger/health.js";
 import { resolveRecoveryOptions } from "../options.js";
 import {
   type Context,
@@ -58,15 +61,10 @@ type Add = (check: string, status: Check["status"], detail: string) => void;
 
 async function databaseChecks(ctx: Context, add: Add): Promise<void> {
   const { saver } = ctx;
-  const t = saver.tables;
-  const [server] = await saver.run<{ version: string; skew: number }>(
-    "doctor",
-    "SELECT current_setting('server_version') AS version, extract(epoch FROM now())::float8 * 1000 - $1::float8 AS skew",
-    [Date.now()],
-  );
+  const server = await serverClock(saver);
   add("connection", "ok", `${ctx.target.kind} ${ctx.target.location}`);
-  add("server", "ok", `PostgreSQL ${server?.version}`);
-  const skew = Math.abs(Number(server?.skew ?? 0));
+  add("server", "ok", `PostgreSQL ${server.version}`);
+  const skew = Math.abs(server.skewMs);
   // Leases are judged on the database clock; skew only matters for humans reading timestamps.
   add(
     "clock skew",
@@ -90,37 +88,22 @@ async function databaseChecks(ctx: Context, add: Add): Promise<void> {
       : `schema "${status.schema}" at v${status.version}, this version needs v${status.latest}: run \`agentstate setup\` (pending v${status.pending.join(", v")})`,
   );
   if (status.pending.length > 0) return;
-  const [idx] = await saver.run<{ sweep: boolean; activity: boolean }>(
-    "doctor",
-    `SELECT to_regclass($1) IS NOT NULL AS sweep, to_regclass($2) IS NOT NULL AS activity`,
-    [`${t.schema}.agentstate_runs_due_idx`, `${t.schema}.checkpoints_thread_activity_idx`],
-  );
+  const idx = await recoveryIndexes(saver);
   add(
     "indexes",
-    idx?.sweep && idx.activity ? "ok" : "fail",
-    idx?.sweep && idx.activity
+    idx.due && idx.activity ? "ok" : "fail",
+    idx.due && idx.activity
       ? "sweep and thread-activity indexes present"
       : "missing: run `agentstate setup`",
   );
-  const [runs] = await saver.run<{ live: number; expired: number; dead: number; review: number }>(
-    "doctor",
-    `SELECT count(*) FILTER (WHERE status IN ('running','recovering') AND lease_until > now())::int AS live,
-       count(*) FILTER (WHERE status IN ('running','recovering') AND lease_until <= now())::int AS expired,
-       count(*) FILTER (WHERE status = 'dead')::int AS dead,
-       count(*) FILTER (WHERE needs_review)::int AS review
-     FROM ${t.runs}`,
-  );
-  add("live runs", "ok", `${runs?.live ?? 0} holding a lease`);
+  const runs = await ledgerHealth(saver);
+  add("live runs", "ok", `${runs.live} holding a lease`);
   add(
     "expired leases",
-    runs?.expired ? "warn" : "ok",
-    `${runs?.expired ?? 0} (run \`agentstate recover --all\`)`,
+    runs.expired ? "warn" : "ok",
+    `${runs.expired} (run \`agentstate recover --all\`)`,
   );
-  add(
-    "dead threads",
-    runs?.dead ? "warn" : "ok",
-    `${runs?.dead ?? 0}, ${runs?.review ?? 0} needing review`,
-  );
+  add("dead threads", runs.dead ? "warn" : "ok", `${runs.dead}, ${runs.review} needing review`);
   const o = resolveRecoveryOptions(recoveryOptions(ctx.opts));
   add(
     "lease settings",

@@ -1,3 +1,5 @@
+// Loading graphs the way langgraph.json names them (`id=path:export`), with tsx for .ts modules,
+// and attaching the command's checkpointer to each.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";

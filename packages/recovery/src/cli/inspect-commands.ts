@@ -106,7 +106,7 @@ export function registerInspectCommands(program: Command): void {
             token: o.token,
             readOnly: Boolean(o.readOnly),
             archiveTo: o.archiveTo || process.env.AGENTSTATE_ARCHIVE_URL || undefined,
-            target: `${ctx.target.kind} ${ctx.target.location} (schema ${ctx.saver.options.schema})`,
+            target: `${ctx.target.kind} ${ctx.target.location} (schema ${ctx.saver.schema})`,
           });
           ctx.out.result(
             {

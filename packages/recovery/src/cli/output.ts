@@ -1,3 +1,5 @@
+// How the CLI speaks: exit codes, text or --json output, plain tables, and masking of passwords
+// in anything printed.
 /** Exit codes, for cron and alerting. Documented in `agentstate --help` and the README. */
 export const EXIT = {
   /** Nothing to do, or everything that was stuck was recovered. */
@@ -32,18 +34,15 @@ export function mask(text: string): string {
 
 export interface Output {
   json: boolean;
-  quiet: boolean;
   /** Writes a result: JSON to stdout in --json mode, otherwise the human form. */
   result(value: unknown, human: () => string): void;
   /** A line on stderr (progress, notes); silent with --quiet or --json. */
   note(line: string): void;
-  error(line: string): void;
 }
 
 export function createOutput(json: boolean, quiet: boolean): Output {
   return {
     json,
-    quiet,
     result(value, human) {
       // One line, stamped: `>> file` from cron stays JSON-lines and each run is dated.
       const stamped =
@@ -55,9 +54,6 @@ export function createOutput(json: boolean, quiet: boolean): Output {
     },
     note(line) {
       if (!json && !quiet) process.stderr.write(`${mask(line)}\n`);
-    },
-    error(line) {
-      process.stderr.write(`${mask(line)}\n`);
     },
   };
 }

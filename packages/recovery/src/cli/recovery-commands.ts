@@ -1,8 +1,9 @@
+// `agentstate stuck` and `agentstate recover`: thin shells over RecoveryService and the ledger's
+// reads (without a graph, only the ledger can say which leases expired).
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
-import type { StuckState } from "../detect.js";
-import type { RecoverResult } from "../recover.js";
 import type { DryRunResult, RecoveryService, SweepError } from "../service.js";
+import type { RecoverResult, StuckState } from "../types.js";
 import { action, duration, int } from "./args.js";
 import type { Context } from "./context.js";
 import { EXIT, formatDate, table } from "./output.js";
@@ -19,11 +20,8 @@ async function requireService(ctx: Context, force = false): Promise<RecoveryServ
 }
 
 async function deadCount(ctx: Context): Promise<number> {
-  const [row] = await ctx.saver.run<{ n: number }>(
-    "deadCount()",
-    `SELECT count(*)::int AS n FROM ${ctx.saver.tables.runs} WHERE status = 'dead'`,
-  );
-  return Number(row?.n ?? 0);
+  const { deadCount } = await import("../ledger/reads.js");
+  return deadCount(ctx.saver);
 }
 
 const stuckRow = (s: StuckState) => [
@@ -55,8 +53,8 @@ export function registerRecoveryCommands(program: Command): void {
     .action(
       action(async (ctx, threadIds: string[], o: { olderThan?: number; limit: number }) => {
         const { openService } = await import("./context.js");
-        const { findCandidates } = await import("../candidates.js");
-        const { leaseSummary } = await import("../ledger.js");
+        const { findCandidates } = await import("../ledger/candidates.js");
+        const { leaseSummary } = await import("../ledger/reads.js");
         const service = await openService(ctx);
         if (!service) {
           // Without the graph only the ledger can speak: expired leases are candidates.

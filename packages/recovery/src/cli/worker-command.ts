@@ -2,15 +2,7 @@
 // in worker-run.ts, loaded only when the command runs (so `agentstate --help` stays fast).
 import type { Command } from "commander";
 import { action, duration, int } from "./args.js";
-
-/** Options of the worker command (besides the global ones). */
-export interface WorkerCommandOptions {
-  port?: number;
-  drainTimeout: number;
-  maxWait: number;
-  listen: boolean;
-  listenUrl?: string;
-}
+import type { WorkerCommandOptions } from "./worker-run.js";
 
 export function registerWorkerCommand(program: Command): void {
   program

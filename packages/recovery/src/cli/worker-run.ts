@@ -5,11 +5,19 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type CheckpointerMetrics, createMetrics } from "@agentstate/checkpointer";
 import { InvalidArgumentError } from "commander";
-import type { RecoverResult } from "../recover.js";
+import type { RecoverResult } from "../types.js";
 import type { RecoveryWorker, WorkerEvent } from "../worker.js";
 import { type Context, openService } from "./context.js";
 import { EXIT } from "./output.js";
-import type { WorkerCommandOptions } from "./worker-command.js";
+
+/** Options of the worker command (besides the global ones). */
+export interface WorkerCommandOptions {
+  port?: number;
+  drainTimeout: number;
+  maxWait: number;
+  listen: boolean;
+  listenUrl?: string;
+}
 
 function describe(e: WorkerEvent): string {
   switch (e.action) {

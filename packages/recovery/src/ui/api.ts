@@ -13,13 +13,8 @@ import { classifyForArchive } from "../archive/select.js";
 import { errorCode, RecoveryError } from "../errors.js";
 import { inspectWith } from "../inspect.js";
 import { diffCheckpoints, history } from "../inspect-history.js";
-import {
-  DASHBOARD_STATES,
-  largestThreads,
-  storageOverTime,
-  threadCounts,
-  threadsByState,
-} from "../inspect-sql.js";
+import { largestThreads, storageOverTime } from "../inspect-sql.js";
+import { DASHBOARD_STATES, threadCounts, threadsByState } from "../ledger/reads.js";
 import { type ResolvedRecoveryOptions, resolveRecoveryOptions } from "../options.js";
 import type { RecoveryService } from "../service.js";
 
@@ -171,7 +166,10 @@ export async function thread(c: ApiContext, threadId: string) {
     canArchive: Boolean(c.archiveTo) && !c.readOnly,
     canRestore: !c.readOnly,
   };
-  const [record] = (await readArchiveRecords(c.saver.db, c.saver.tables, [threadId])).values();
+  const records = await c.saver.transaction("readArchiveRecords()", (tx) =>
+    readArchiveRecords(tx, c.saver.tables, [threadId]),
+  );
+  const [record] = records.values();
   let inspection: Awaited<ReturnType<typeof inspectWith>>;
   try {
     inspection = await inspectWith(

@@ -1,12 +1,13 @@
 // The crash campaign's agent: a createAgent tool loop with a scripted model, one idempotent and one
 // non-idempotent tool, every tool execution logged (started/done) in a Postgres table.
+import { byTurn, ScriptedChatModel } from "@agentstate/test-support/models";
+import { DATABASE_URL } from "@agentstate/test-support/postgres";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { createAgent } from "langchain";
 import pg from "pg";
 import { markIdempotent } from "../../src/index.js";
-import { byTurn, ScriptedChatModel } from "../fixtures/scripted-model.js";
 
 /** How the agent behaves; the CLI-loaded graph reads it from CAMPAIGN_AGENT (JSON). */
 export interface CampaignAgentOptions {
@@ -46,7 +47,7 @@ export const CALLS: ReadonlyArray<{ id: string; idempotent: boolean }> = SCRIPT.
   (m.tool_calls ?? []).map((c) => ({ id: c.id as string, idempotent: c.name === "lookup" })),
 );
 
-export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export { DATABASE_URL };
 
 let pool: pg.Pool | undefined;
 function effects(): pg.Pool {

@@ -1,6 +1,6 @@
 // Child process of the crash campaign: runs the campaign agent durably on several threads at once,
 // each stopping at its own kill point, and reports on stdout (JSON lines) so the parent can kill it.
-import { getCheckpointer } from "@agentstate/checkpointer";
+import { getCheckpointer, PostgresCheckpointer } from "@agentstate/checkpointer";
 import { HumanMessage } from "@langchain/core/messages";
 import pg from "pg";
 import { runDurably } from "../../src/index.js";
@@ -43,9 +43,17 @@ const pool =
     ? new pg.Pool({ connectionString: url, max: (cfg.poolMax ?? 6) + 2 * insideCount })
     : undefined;
 pool?.on("error", () => {});
-const saver = await getCheckpointer(
-  pool ? { pool, schema: cfg.schema } : { dataDir: cfg.dataDir, schema: cfg.schema },
-);
+// A statement held inside Postgres must hold only its own thread's write: with group commit it
+// could carry other threads' writes (they would freeze with it) and it would fill the writer's
+// in-flight slots. So a child with inside points (Postgres only) sends each write alone; the
+// others (before, after, random kills) run with group commit as apps do.
+const saver =
+  pool && insideCount > 0
+    ? new PostgresCheckpointer(pool, undefined, { schema: cfg.schema, maxConcurrentWrites: 0 })
+    : await getCheckpointer(
+        pool ? { pool, schema: cfg.schema } : { dataDir: cfg.dataDir, schema: cfg.schema },
+      );
+await saver.setup();
 const points = new Map<string, KillPoint>();
 for (const t of cfg.threads) if (t.kill) points.set(t.id, parsePoint(t.kill));
 instrument(saver, {

@@ -1,7 +1,7 @@
 // The local Postgres cluster behind DATABASE_URL, for the restart campaign: found by port with
 // pg_lsclusters, stopped and started with pg_ctlcluster (root only, loopback URLs only).
 import { execFileSync } from "node:child_process";
-import pg from "pg";
+import { serverAnswers as answers } from "@agentstate/test-support/postgres";
 import { DATABASE_URL } from "./agent.js";
 
 export interface Cluster {
@@ -46,18 +46,8 @@ export function clusterCtl(c: Cluster, action: "stop" | "start"): void {
   }
 }
 
-export async function serverAnswers(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 1000 });
-  c.on("error", () => {});
-  try {
-    await c.connect();
-    await c.query("SELECT 1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
+export function serverAnswers(): Promise<boolean> {
+  return answers(DATABASE_URL, 1000);
 }
 
 export async function waitServer(up: boolean, timeoutMs = 60_000): Promise<void> {

@@ -1,16 +1,14 @@
-// Ledger statements of the multitask strategies: the per-thread input queue (`enqueue`) and the
+// The multitask statements: the per-thread input queue (agentstate_run_queue, `enqueue`) and the
 // handoff a new run asks of the thread's current run (`interrupt`, `rollback`).
-import type { PostgresCheckpointer } from "@agentstate/checkpointer";
-import { RESERVED } from "./ledger.js";
-import { RUNS_CHANNEL } from "./ledger-drain.js";
-import type { ResolvedRecoveryOptions } from "./options.js";
-import type { ResumeRecord } from "./resume.js";
+import { type DbSeam, liveLease, SETTLED_STATUSES, statusList } from "@agentstate/checkpointer";
+import type { ResolvedRecoveryOptions } from "../options.js";
+import type { ResumeRecord } from "../types.js";
+import { RUNS_CHANNEL } from "./channel.js";
+import { headCheckpointSql, RESERVED } from "./claims.js";
 
 /** The queue table (migration v18). */
-export const queueTable = (saver: PostgresCheckpointer) =>
-  `${saver.tables.schema}.agentstate_run_queue`;
-
-const LIVE = `(r.status IN ('running', 'recovering') AND r.lease_until > now())`;
+export const queueTable = (db: Pick<DbSeam, "tables">) =>
+  `${db.tables.schema}.agentstate_run_queue`;
 
 /**
  * Appends a run's input to the thread's queue if the thread is busy: a live lease, a drain
@@ -20,18 +18,18 @@ const LIVE = `(r.status IN ('running', 'recovering') AND r.lease_until > now())`
  * Returns the input's 1-based position, or undefined when the thread is free.
  */
 export async function enqueueInput(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   graphId: string | null,
   record: ResumeRecord,
 ): Promise<number | undefined> {
-  const q = queueTable(saver);
-  const [row] = await saver.run<{ position: number }>(
+  const q = queueTable(db);
+  const [row] = await db.run<{ position: number }>(
     "enqueueInput()",
     `WITH busy AS (
-       SELECT r.thread_id FROM ${saver.tables.runs} r
+       SELECT r.thread_id FROM ${db.tables.runs} r
        WHERE r.thread_id = $1
-         AND (${LIVE} OR ${RESERVED} OR EXISTS (SELECT 1 FROM ${q} q WHERE q.thread_id = $1))
+         AND (${liveLease("r")} OR ${RESERVED} OR EXISTS (SELECT 1 FROM ${q} q WHERE q.thread_id = $1))
        FOR UPDATE),
      ins AS (
        INSERT INTO ${q} (thread_id, graph_id, details) SELECT $1, $2, $3::jsonb FROM busy RETURNING id)
@@ -48,13 +46,13 @@ export async function enqueueInput(
  * (config and input of the queued run).
  */
 export async function takeNextQueued(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   o: ResolvedRecoveryOptions,
 ): Promise<{ fence: number; details: Record<string, unknown> } | undefined> {
-  const t = saver.tables;
-  const q = queueTable(saver);
-  const [row] = await saver.run<{ fence: string; details: Record<string, unknown> }>(
+  const t = db.tables;
+  const q = queueTable(db);
+  const [row] = await db.run<{ fence: string; details: Record<string, unknown> }>(
     "takeNextQueued()",
     `WITH next AS (SELECT id, details FROM ${q} WHERE thread_id = $1 ORDER BY id LIMIT 1),
      claimed AS (
@@ -64,10 +62,9 @@ export async function takeNextQueued(
          error_kind = NULL, needs_review = false, started_at = now(), updated_at = now(),
          details = (r.details - 'attempt_head' - 'reason' - 'config' - 'input' - 'handoff')
            || (SELECT details FROM next)
-           || jsonb_build_object('start_head', (SELECT checkpoint_id FROM ${t.checkpoints}
-                WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1))
+           || jsonb_build_object('start_head', (${headCheckpointSql(t.checkpoints)}))
        WHERE r.thread_id = $1 AND EXISTS (SELECT 1 FROM next)
-         AND r.status IN ('completed', 'waiting') AND NOT ${LIVE}
+         AND r.status IN ${statusList(SETTLED_STATUSES)} AND NOT ${liveLease("r")}
        RETURNING r.fence, r.details),
      del AS (
        DELETE FROM ${q} WHERE id = (SELECT id FROM next) AND EXISTS (SELECT 1 FROM claimed))
@@ -78,10 +75,10 @@ export async function takeNextQueued(
 }
 
 /** How many inputs wait in the thread's queue. */
-export async function queuedCount(saver: PostgresCheckpointer, threadId: string): Promise<number> {
-  const [row] = await saver.run<{ n: number }>(
+export async function queuedCount(db: DbSeam, threadId: string): Promise<number> {
+  const [row] = await db.run<{ n: number }>(
     "queuedCount()",
-    `SELECT count(*)::int AS n FROM ${queueTable(saver)} WHERE thread_id = $1`,
+    `SELECT count(*)::int AS n FROM ${queueTable(db)} WHERE thread_id = $1`,
     [threadId],
   );
   return Number(row?.n ?? 0);
@@ -93,32 +90,28 @@ export async function queuedCount(saver: PostgresCheckpointer, threadId: string)
  * from (for `rollback`), or undefined when no run holds the thread any more.
  */
 export async function requestHandoff(
-  saver: PostgresCheckpointer,
+  db: DbSeam,
   threadId: string,
   token: string,
 ): Promise<{ startHead: string | null; owner: string | null } | undefined> {
-  const [row] = await saver.run<{ start_head: string | null; owner: string | null }>(
+  const [row] = await db.run<{ start_head: string | null; owner: string | null }>(
     "requestHandoff()",
     `WITH u AS (
-       UPDATE ${saver.tables.runs} r SET details = r.details || jsonb_build_object('handoff', $2::text)
-       WHERE r.thread_id = $1 AND ${LIVE}
+       UPDATE ${db.tables.runs} r SET details = r.details || jsonb_build_object('handoff', $2::text)
+       WHERE r.thread_id = $1 AND ${liveLease("r")}
        RETURNING r.thread_id, r.graph_id, r.owner, r.details->>'start_head' AS start_head)
      SELECT u.start_head, u.owner, pg_notify($3, json_build_object('event', 'handoff', 'schema',
        $4::text, 'thread_id', u.thread_id, 'graph_id', u.graph_id)::text) FROM u`,
-    [threadId, token, RUNS_CHANNEL, saver.tables.schema],
+    [threadId, token, RUNS_CHANNEL, db.tables.schema],
   );
   return row ? { startHead: row.start_head ?? null, owner: row.owner ?? null } : undefined;
 }
 
 /** Withdraws a handoff request that gave up waiting (a reservation for it then lapses unused). */
-export async function cancelHandoff(
-  saver: PostgresCheckpointer,
-  threadId: string,
-  token: string,
-): Promise<void> {
-  await saver.run(
+export async function cancelHandoff(db: DbSeam, threadId: string, token: string): Promise<void> {
+  await db.run(
     "cancelHandoff()",
-    `UPDATE ${saver.tables.runs} SET details = details - 'handoff'
+    `UPDATE ${db.tables.runs} SET details = details - 'handoff'
      WHERE thread_id = $1 AND details->>'handoff' = $2`,
     [threadId, token],
   );

@@ -1,0 +1,90 @@
+// Durable runs cost no extra round trip per step: the lease rides on the checkpoint writes, and
+// those writes join group commit like any other. Counted statement by statement, on Postgres.
+import { PostgresCheckpointer } from "@agentstate/checkpointer";
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
+import { runDurably } from "../src/index.js";
+import { postgresReachable, testSaver, uniqueSchema } from "./helpers.js";
+
+const pgUp = await postgresReachable();
+
+const State = Annotation.Root({
+  n: Annotation<number>({ reducer: (a, b) => a + b, default: () => 0 }),
+});
+
+/** A chain of `steps` nodes that each add 1: every step is one task's writes and one put. */
+function chain(saver: PostgresCheckpointer, steps: number) {
+  const g: any = new StateGraph(State);
+  for (let i = 1; i <= steps; i += 1) g.addNode(`s${i}`, () => ({ n: 1 }));
+  g.addEdge(START, "s1");
+  for (let i = 1; i < steps; i += 1) g.addEdge(`s${i}`, `s${i + 1}`);
+  g.addEdge(`s${steps}`, END);
+  return g.compile({ checkpointer: saver });
+}
+
+describe.skipIf(!pgUp)("durable runs: round trips", () => {
+  let env: Awaited<ReturnType<typeof testSaver>>;
+  const ops: string[] = [];
+  let seq = 0;
+  beforeAll(async () => {
+    env = await testSaver(uniqueSchema("roundtrips"));
+    env.saver.onOperation((e) => ops.push(e.operation));
+  });
+  afterAll(() => env?.dispose());
+
+  /** Statements one run of a `steps`-long chain sends, by operation. */
+  async function count(steps: number, durable: boolean): Promise<Map<string, number>> {
+    const graph = chain(env.saver, steps);
+    const config = { configurable: { thread_id: `rt-${seq++}` }, durability: "sync" as const };
+    ops.length = 0;
+    if (durable) {
+      expect(await runDurably(graph, { n: 0 }, config)).toEqual({ n: steps });
+      // A settled run then starts the thread's queued inputs (multitask "enqueue"), if any:
+      // that look runs after runDurably returns, so wait for it before counting.
+      await vi.waitFor(() => expect(ops).toContain("takeNextQueued"));
+    } else expect(await graph.invoke({ n: 0 }, config)).toEqual({ n: steps });
+    const tally = new Map<string, number>();
+    for (const op of ops) tally.set(op, (tally.get(op) ?? 0) + 1);
+    return tally;
+  }
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+  it("every further step costs a durable run exactly what it costs a plain run", async () => {
+    const plain5 = await count(5, false);
+    const plain15 = await count(15, false);
+    const durable5 = await count(5, true);
+    const durable15 = await count(15, true);
+    const perTenPlain = total(plain15) - total(plain5);
+    const perTenDurable = total(durable15) - total(durable5);
+    expect(perTenPlain).toBe(20); // a task's writes and a checkpoint per step
+    expect(perTenDurable).toBe(perTenPlain);
+    // Leased writes are the same put/putWrites statements (the guard is a CTE inside them).
+    expect(durable15.get("put")).toBe(plain15.get("put"));
+    expect(durable15.get("putWrites")).toBe(plain15.get("putWrites"));
+    // What a durable run adds is per run, not per step: the claim, one read to settle it, the
+    // recorded outcome and the look for queued inputs.
+    const extra = total(durable15) - total(plain15);
+    expect(extra).toBeLessThanOrEqual(4);
+    expect(durable15.get("claimForRun")).toBe(1);
+    expect(durable15.get("finishRun")).toBe(1);
+  });
+
+  it("leased writes of concurrent runs share group-commit statements", async () => {
+    const saver = new PostgresCheckpointer(env.saver.db, undefined, {
+      schema: env.saver.options.schema,
+      maxConcurrentWrites: 1,
+    });
+    const before = new Map(saver.batchSizes);
+    const graph = chain(saver, 6);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        runDurably(graph, { n: 0 }, { configurable: { thread_id: `rt-gc-${seq}-${i}` } }),
+      ),
+    );
+    expect(results).toEqual(Array.from({ length: 8 }, () => ({ n: 6 })));
+    let shared = 0;
+    for (const [size, n] of saver.batchSizes) {
+      if (size > 1) shared += n - (before.get(size) ?? 0);
+    }
+    expect(shared).toBeGreaterThan(0);
+  });
+});
