@@ -4,7 +4,10 @@
  * and an existing one; each a fresh Node process, repeated (min / median / max). Needs `pnpm build`
  * (it measures dist/, as installed). Targets (issue 9): --help ≤ 0.3 s, existing ≤ 1 s, new ≤ 3 s.
  *
- *   node --import tsx scripts/bench-startup.ts        Env: BENCH_REPS (default 5)
+ *   node --import tsx scripts/bench-startup.ts
+ *
+ * Env: BENCH_REPS (default 5), BENCH_MAX_LOAD=<n> (wait up to 90 s for the 1-minute load average
+ * to drop under n first: on a shared 2-core machine other work easily doubles these figures).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,7 +15,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runIfEntryPoint } from "./lib/main.js";
-import { median } from "./lib/stats.js";
+import { median, waitForQuietMachine } from "./lib/stats.js";
 import { fmt, formatTable, passFail } from "./lib/table.js";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
@@ -37,6 +40,9 @@ await saver.end();`;
 
 export async function main(): Promise<void> {
   const reps = Number(process.env.BENCH_REPS ?? 5);
+  const maxLoad = Number(process.env.BENCH_MAX_LOAD);
+  if (maxLoad > 0) await waitForQuietMachine(maxLoad, 90_000);
+  const startLoad = loadavg()[0] ?? 0;
   const base = mkdtempSync(join(tmpdir(), "agentstate-startup-"));
   const samples: Record<string, number[]> = { help: [], node: [], fresh: [], existing: [] };
   try {
@@ -61,7 +67,8 @@ export async function main(): Promise<void> {
       targetMs ? `≤ ${targetMs / 1000} s ${passFail(med <= targetMs)}` : "",
     ];
   };
-  console.log(`start-up, ${reps} fresh processes each (load average ${loadavg()[0]?.toFixed(1)})`);
+  const load = `${startLoad.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`;
+  console.log(`start-up, ${reps} fresh processes each (load average ${load})`);
   console.log(
     formatTable(
       ["process", "min s", "median s", "max s", "target"],

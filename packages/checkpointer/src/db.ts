@@ -1,6 +1,13 @@
-import { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import { CheckpointerError } from "./errors.js";
+
+const require = createRequire(import.meta.url);
+
+/** node-postgres, loaded on first use: an embedded database never needs it (~45 ms of a start). */
+export function loadPg(): typeof pg {
+  return require("pg") as typeof pg;
+}
 
 export interface QueryResult<R> {
   rows: R[];
@@ -123,12 +130,24 @@ export class PGliteDatabase implements Database {
 export type Connection = pg.Pool | PGliteLike | Database;
 
 export function toDatabase(conn: Connection, owns: boolean): Database {
-  if (conn instanceof PGlite) return new PGliteDatabase(conn, owns);
-  if (conn instanceof pg.Pool) return new PgPoolDatabase(conn, owns);
   if (typeof (conn as Database).transaction === "function" && "kind" in conn)
     return conn as Database;
+  // By shape, not `instanceof PGlite`: importing PGlite (~0.4 MB of JS) only to test for it would
+  // cost every start, server or embedded; the factory imports it when it opens one.
+  if (isPGliteLike(conn)) return new PGliteDatabase(conn, owns);
+  if (conn instanceof loadPg().Pool) return new PgPoolDatabase(conn, owns);
   throw new CheckpointerError(
     "INVALID_CONFIG",
     "Expected a pg.Pool, a PGlite instance or an agentstate Database.",
+  );
+}
+
+function isPGliteLike(conn: object): conn is PGliteLike {
+  const c = conn as Partial<Record<keyof PGliteLike, unknown>>;
+  return (
+    typeof c.query === "function" &&
+    typeof c.transaction === "function" &&
+    typeof c.close === "function" &&
+    typeof c.closed === "boolean"
   );
 }

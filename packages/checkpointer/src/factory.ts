@@ -1,13 +1,16 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { setFlagsFromString } from "node:v8";
+import type { PGlite, PGliteOptions } from "@electric-sql/pglite";
 import type { SerializerProtocol } from "@langchain/langgraph-checkpoint";
-import pg from "pg";
+import type pg from "pg";
 import { poolConfig } from "./conninfo.js";
-import { PGliteDatabase } from "./db.js";
+import { loadPg, PGliteDatabase } from "./db.js";
 import { commandLine, type DataDirLock, lockDataDir } from "./lock.js";
 import { PostgresCheckpointer } from "./saver.js";
-import { embeddedTemplate } from "./template.js";
+import { embeddedTemplate, unpackEmbeddedTemplate } from "./template.js";
 
 export interface GetCheckpointerOptions {
   /**
@@ -81,7 +84,7 @@ export async function getCheckpointer(
       endPool: options.endPool,
     });
   } else if (url) {
-    const pool = new pg.Pool(poolConfig(url, options.maxConnections ?? 10));
+    const pool = new (loadPg().Pool)(poolConfig(url, options.maxConnections ?? 10));
     saver = new PostgresCheckpointer(pool, options.serde, { ...common, endPool: true });
   } else {
     saver = new PostgresCheckpointer(await openEmbedded(options.dataDir), options.serde, common);
@@ -101,20 +104,106 @@ export async function getCheckpointer(
  */
 async function openEmbedded(dataDir: string | undefined): Promise<PGliteDatabase> {
   const dir = resolveDataDir(dataDir);
-  if (dir === "memory://") return new PGliteDatabase(await PGlite.create(dir), true);
+  if (dir === "memory://") {
+    const { PGlite, options } = await embeddedEngine();
+    const startParams = [...PGlite.defaultStartParams, ...MEMORY_SHARED_BUFFERS];
+    return new PGliteDatabase(await PGlite.create(dir, { ...options, startParams }), true);
+  }
   mkdirSync(dir, { recursive: true });
   const lock = await lockDataDir(dir, { command: maskConnectionString(commandLine()) });
   try {
-    // A new directory starts from the migrated template shipped in dist/ (no initdb in WASM).
-    const template = existsSync(join(dir, "PG_VERSION")) ? undefined : embeddedTemplate();
-    const pglite = template
-      ? await PGlite.create(dir, { loadDataDir: template })
-      : await PGlite.create(dir);
+    // Started first: the WASM compiles on another thread while a new directory is unpacked.
+    const engine = embeddedEngine();
+    // A new directory starts from the migrated template shipped in dist/ (no initdb in WASM),
+    // unpacked here; should that not work out, PGlite loads it (or, with no template, runs initdb).
+    const fresh = !existsSync(join(dir, "PG_VERSION"));
+    const template = fresh && !unpackEmbeddedTemplate(dir) ? embeddedTemplate() : undefined;
+    const { PGlite, options } = await engine;
+    const pglite = await PGlite.create(
+      dir,
+      template ? { ...options, loadDataDir: template } : options,
+    );
     return new LockedPGliteDatabase(pglite, lock);
   } catch (error) {
     lock.release();
     throw error;
   }
+}
+
+/**
+ * Shared buffers of an in-memory database. Postgres' 128MB default costs ~0.2 s of every start
+ * (Emscripten zeroes all of shared memory in WASM) and ~100 MB of resident memory, for nothing
+ * measurable in a one-connection checkpoint store. A data directory has the same setting in its
+ * own configuration instead (the template's, see scripts/make-template.mjs), which stays the
+ * user's to change.
+ */
+const MEMORY_SHARED_BUFFERS = ["-c", "shared_buffers=16MB"];
+
+type WasmModule = NonNullable<PGliteOptions["pgliteWasmModule"]>;
+/** The global WebAssembly object, which this project's TypeScript lib does not declare as a value. */
+const wasm = (
+  globalThis as unknown as { WebAssembly: { compile(b: Uint8Array): Promise<WasmModule> } }
+).WebAssembly;
+/** Compiled once per process: every embedded database in it instantiates the same module. */
+let wasmModule: Promise<WasmModule | undefined> | undefined;
+
+/**
+ * The engine is compiled with two V8 settings that suit a large, trusted module of which a start
+ * runs a small part. Lazy validation: a function is checked when it is first compiled rather than
+ * all 9 MB up front (compiling takes ~20 ms instead of 60-250 ms). A 1000 times larger first
+ * tiering budget: V8 recompiles a WASM function with its optimizing compiler once it has run a
+ * budget of code, and Postgres' parser, copyObject and equal are so large that the first query of
+ * every start spends it, queueing ~1-2 s of background compiles that a 2-core machine has no CPU
+ * for and that a short process then waits for on exit. With the larger first budget the same
+ * functions are optimized after a few hundred queries of sustained load instead (measured: the
+ * same throughput from then on). V8 reads both when a module is compiled, so they are set around
+ * that only; and only on the V8 whose defaults are known (Node 20's 11.3: restored exactly), in a
+ * process not started with WASM flags of its own, unless AGENTSTATE_WASM_TUNING=0.
+ */
+async function compileEngine(bytes: Uint8Array): Promise<WasmModule> {
+  const own = `${process.env.NODE_OPTIONS ?? ""} ${process.execArgv.join(" ")}`;
+  const tuned =
+    process.env.AGENTSTATE_WASM_TUNING !== "0" &&
+    process.versions.v8?.startsWith("11.3.") &&
+    !/--(no-)?(wasm|liftoff)/.test(own);
+  if (!tuned) {
+    return wasm.compile(bytes);
+  }
+  setFlagsFromString("--wasm-lazy-validation --wasm-tiering-budget=1800000000");
+  try {
+    return await wasm.compile(bytes);
+  } finally {
+    setFlagsFromString("--no-wasm-lazy-validation --wasm-tiering-budget=1800000");
+  }
+}
+
+/**
+ * PGlite (imported only when the embedded database is used) with its start options: the engine's
+ * WASM compiled and its file-system bundle read concurrently, while the caller does other work,
+ * rather than one after the other inside PGlite.create(). Falls back to PGlite's own loading
+ * should the files not be where its package exports them.
+ */
+async function embeddedEngine(): Promise<{ PGlite: typeof PGlite; options: PGliteOptions }> {
+  const require = createRequire(import.meta.url);
+  const file = async (name: string) => readFile(require.resolve(`@electric-sql/pglite/${name}`));
+  wasmModule ??= file("pglite.wasm")
+    .then(compileEngine)
+    .catch(() => undefined);
+  const bundle = file("pglite.data")
+    .then((bytes) => new Blob([bytes]))
+    .catch(() => undefined);
+  const [{ PGlite }, pgliteWasmModule, fsBundle] = await Promise.all([
+    import("@electric-sql/pglite"),
+    wasmModule,
+    bundle,
+  ]);
+  return {
+    PGlite,
+    options: {
+      ...(pgliteWasmModule ? { pgliteWasmModule } : {}),
+      ...(fsBundle ? { fsBundle } : {}),
+    },
+  };
 }
 
 /** Releases the data-directory lock once PGlite is closed. */
