@@ -7,17 +7,18 @@ import {
   type CheckpointMetadata,
   type CheckpointTuple,
   type DeltaChannelHistory,
+  INTERRUPT,
   type PendingWrite,
   type SerializerProtocol,
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
-import pg from "pg";
 import { CompactEncoder } from "./compact/encoder.js";
 import { type Fetch, type FetchedRow, resolveReadRows } from "./compact/read.js";
 import {
   type Connection,
   type Database,
+  loadPg,
   type Queryable,
   type QueryOptions,
   toDatabase,
@@ -43,6 +44,7 @@ import {
   type ThreadPage,
 } from "./ops/threads.js";
 import {
+  type LeaseActivity,
   type OperationEvent,
   type OperationListener,
   type PostgresCheckpointerOptions,
@@ -70,6 +72,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
   readonly options: ResolvedOptions;
   readonly tables: Tables;
   private readonly leases = new Map<string, WriteLease>();
+  private readonly activity = new WeakMap<WriteLease, LeaseActivity>();
   private listeners: OperationListener[] = [];
   private pruneListeners: Array<(result: PruneResult) => void> = [];
   private setupDone?: Promise<void>;
@@ -102,7 +105,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     connString: string,
     options?: Omit<PostgresCheckpointerOptions, "endPool">,
   ) {
-    const pool = new pg.Pool({ connectionString: connString });
+    const pool = new (loadPg().Pool)({ connectionString: connString });
     return new PostgresCheckpointer(pool, undefined, { ...options, endPool: true });
   }
 
@@ -133,9 +136,19 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
    */
   attachLease(threadId: string, lease: WriteLease): () => void {
     this.leases.set(threadId, lease);
+    this.activity.set(lease, { head: null, interrupts: 0 });
     return () => {
       if (this.leases.get(threadId) === lease) this.leases.delete(threadId);
     };
+  }
+
+  /**
+   * What was stored under `lease` since it was attached: the last root-namespace checkpoint put
+   * and how many interrupt writes (any namespace). Lets a durable run settle without reading the
+   * thread back when nothing can be pending.
+   */
+  leaseActivity(lease: WriteLease): LeaseActivity | undefined {
+    return this.activity.get(lease);
   }
 
   getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -256,6 +269,10 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     const guard = this.leases.get(threadId);
     await this.writer.put({ kind: "put", checkpoint: checkpointRow, blobs, guard });
     committed?.();
+    if (guard && ns === "") {
+      const seen = this.activity.get(guard);
+      if (seen) seen.head = id;
+    }
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id } };
   }
 
@@ -288,13 +305,16 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
       else bySpecialIdx.set(row.idx, row);
     }
     const task = { threadId, ns, checkpointId, taskId: task_, taskPath: path };
+    const guard = this.leases.get(threadId);
     await this.writer.putWrites({
       kind: "writes",
       task,
       special: [...bySpecialIdx.values()],
       regular,
-      guard: this.leases.get(threadId),
+      guard,
     });
+    const seen = guard && this.activity.get(guard);
+    if (seen) seen.interrupts += rows.filter((r) => r.channel === INTERRUPT).length;
   }
 
   async deleteThread(threadId: string): Promise<void> {

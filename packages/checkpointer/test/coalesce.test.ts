@@ -187,10 +187,42 @@ describe.each(targets)("group commit of concurrent writes ($name)", (target) => 
       { thread_id: "lr-due", touched: true },
       { thread_id: "lr-fresh", touched: false },
     ]);
-    // both checkpoints landed: the guard held either way
+    // both checkpoints landed: the guard held either way (and the activity says which)
     for (const id of ["lr-fresh", "lr-due"]) {
       expect(await saver.getTuple({ configurable: { thread_id: id } })).toBeDefined();
     }
+  });
+
+  it("leaseActivity: the last root checkpoint and the interrupts stored under a lease", async () => {
+    await saver.db.query(
+      `INSERT INTO ${saver.tables.runs} (thread_id, status, fence, lease_until)
+       VALUES ('la-1', 'running', 2, now() + interval '1 hour')`,
+    );
+    const lease = { fence: 2, leaseSeconds: 3600 };
+    const detach = saver.attachLease("la-1", lease);
+    expect(saver.leaseActivity(lease)).toEqual({ head: null, interrupts: 0 });
+    const root = uuid6(30);
+    await saver.put({ configurable: { thread_id: "la-1" } }, cp(root), meta, { v: 1 });
+    // a subgraph's checkpoint is not the run's head
+    await saver.put(
+      { configurable: { thread_id: "la-1", checkpoint_ns: "child:1" } },
+      cp(uuid6(31)),
+      meta,
+      { v: 1 },
+    );
+    await saver.putWrites(
+      { configurable: { thread_id: "la-1", checkpoint_ns: "child:1", checkpoint_id: root } },
+      [
+        ["__interrupt__", [{ value: "ask", id: "i1" }]],
+        ["v", 1],
+      ],
+      "task-i",
+    );
+    detach();
+    expect(saver.leaseActivity(lease)).toEqual({ head: root, interrupts: 1 });
+    // detached: later writes are not the lease's
+    await saver.put({ configurable: { thread_id: "la-1" } }, cp(uuid6(32)), meta, { v: 1 });
+    expect(saver.leaseActivity(lease)?.head).toBe(root);
   });
 });
 

@@ -11,7 +11,7 @@ import { takeNextQueued } from "./ledger/queue.js";
 import { drainRun, finishRun } from "./ledger/runs.js";
 import type { ResolvedRecoveryOptions } from "./options.js";
 import { loadStoredInput, resumeConfig } from "./resume.js";
-import { explainFenced, headOf, settle } from "./settle.js";
+import { explainFenced, headOf, settle, settleFromActivity } from "./settle.js";
 import type { DurableConfig, LeasedRunResult, RunRecord } from "./types.js";
 
 /** A run whose lease this process already holds, and who hears about it. */
@@ -42,7 +42,8 @@ export async function leasedStream(run: LeasedRun): Promise<AsyncGenerator<unkno
   // Every leased run can be drained, by a deploy or by a multitask request for its thread.
   const control = (run.config.control as RunControl | undefined) ?? new RunControl();
   const config = { ...run.config, control };
-  const detach = saver.attachLease(threadId, { fence, leaseSeconds: o.leaseSeconds });
+  const lease = { fence, leaseSeconds: o.leaseSeconds };
+  const detach = saver.attachLease(threadId, lease);
   const controller = new AbortController();
   let lost = false;
   const keeper = new LeaseKeeper(saver, threadId, fence, o, (why: LeaseLoss) => {
@@ -82,13 +83,20 @@ export async function leasedStream(run: LeasedRun): Promise<AsyncGenerator<unkno
             reserveSeconds,
           });
         } else {
-          const outcome = await settle(handle, threadId, result, claim.attempts, o);
+          const outcome =
+            settleFromActivity(handle, lease, config, result) ??
+            (await settle(handle, threadId, result, claim.attempts, o));
           if (result.outcome === "completed" && outcome.status === "waiting") {
             result = { outcome: "waiting" };
           }
           const recorded = await finishRun(saver, threadId, fence, outcome);
-          // The thread is settled: its queued inputs (multitask "enqueue") run next.
-          if (recorded && (outcome.status === "completed" || outcome.status === "waiting")) {
+          // The thread is settled: its queued inputs (multitask "enqueue") run next. An input
+          // queued too late for finishRun to see it is started by its enqueuer (the thread is
+          // settled by then) or, at worst, by the next sweep, whose candidates include queues.
+          if (
+            recorded?.queued &&
+            (outcome.status === "completed" || outcome.status === "waiting")
+          ) {
             continueQueue(handle, threadId, o);
           }
         }

@@ -1,5 +1,6 @@
 // How a durable run's end is recorded and explained: the ledger outcome of a run that ended
 // (completed, waiting, failed), and a FENCED error reworded when the thread was declared dead.
+import type { WriteLease } from "@agentstate/checkpointer";
 import type { StateSnapshot } from "@langchain/langgraph";
 import { isFenced, RecoveryError } from "./errors.js";
 import { type GraphHandle, threadConfig } from "./graph.js";
@@ -27,6 +28,33 @@ export async function explainFenced(
     `Thread "${threadId}" was declared dead while this run was paused (${why}). Nobody continues it; this run's writes are refused. Start the run again (or re-drive it with agentstate recover --force ${threadId}).`,
     { cause: error },
   );
+}
+
+/**
+ * The outcome of a run whose stream ended normally, from what the checkpointer stored under its
+ * lease, without reading the thread back: with no interrupt written and no static breakpoint
+ * that could have stopped it, a normal end means the graph ran out of tasks (completed), and the
+ * last root checkpoint is the head. Undefined when that cannot be told (settle() reads instead).
+ */
+export function settleFromActivity(
+  handle: GraphHandle,
+  lease: WriteLease,
+  config: Record<string, unknown>,
+  result: LeasedRunResult,
+): RunOutcome | undefined {
+  if (result.outcome !== "completed") return undefined;
+  const seen = handle.saver.leaseActivity?.(lease);
+  if (!seen || seen.head === null || seen.interrupts > 0) return undefined;
+  const breakpoints = [
+    handle.pregel.interruptBefore,
+    handle.pregel.interruptAfter,
+    config.interruptBefore,
+    config.interruptAfter,
+  ];
+  if (breakpoints.some((b) => b !== undefined && (!Array.isArray(b) || b.length > 0))) {
+    return undefined;
+  }
+  return { status: "completed", headCheckpointId: seen.head };
 }
 
 /** What the ledger should say after a run ended this way. */

@@ -46,6 +46,8 @@ export interface Tables {
   runs: string;
   receipts: string;
   archives: string;
+  /** Inputs queued behind a busy thread (@agentstate/recovery's multitask "enqueue"). */
+  runQueue: string;
 }
 
 export function tablesFor(schema: string): Tables {
@@ -59,5 +61,6 @@ export function tablesFor(schema: string): Tables {
     runs: `${s}.agentstate_runs`,
     receipts: `${s}.agentstate_receipts`,
     archives: `${s}.agentstate_archives`,
+    runQueue: `${s}.agentstate_run_queue`,
   };
 }

@@ -7,8 +7,7 @@ import { RUNS_CHANNEL } from "./channel.js";
 import { headCheckpointSql, RESERVED } from "./claims.js";
 
 /** The queue table (migration v18). */
-export const queueTable = (db: Pick<DbSeam, "tables">) =>
-  `${db.tables.schema}.agentstate_run_queue`;
+export const queueTable = (db: Pick<DbSeam, "tables">) => db.tables.runQueue;
 
 /**
  * Appends a run's input to the thread's queue if the thread is busy: a live lease, a drain

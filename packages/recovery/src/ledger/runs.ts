@@ -4,6 +4,7 @@
 import { type DbSeam, leasedStatus, liveLease } from "@agentstate/checkpointer";
 import type { RunOutcome } from "../types.js";
 import { RUNS_CHANNEL } from "./channel.js";
+import { queueTable } from "./queue.js";
 
 /**
  * Heartbeat: pushes the lease out while this owner still holds `fence`. Undefined = lease lost;
@@ -45,8 +46,8 @@ export async function finishRun(
   threadId: string,
   fence: number,
   outcome: RunOutcome,
-): Promise<boolean> {
-  const rows = await db.run(
+): Promise<{ queued: boolean } | undefined> {
+  const [row] = await db.run<{ queued: boolean }>(
     "finishRun()",
     `UPDATE ${db.tables.runs} SET status = $3, owner = NULL,
        lease_until = CASE WHEN $3 = 'failed' THEN now() ELSE NULL END,
@@ -55,7 +56,8 @@ export async function finishRun(
        head_checkpoint_id = coalesce($4, head_checkpoint_id), last_error = $5, error_kind = $7,
        needs_review = $8, details = CASE WHEN $9::text IS NULL THEN details - 'reason'
          ELSE details || jsonb_build_object('reason', $9::text) END, updated_at = now()
-     WHERE thread_id = $1 AND fence = $2 RETURNING 1`,
+     WHERE thread_id = $1 AND fence = $2
+     RETURNING EXISTS (SELECT 1 FROM ${queueTable(db)} q WHERE q.thread_id = $1) AS queued`,
     [
       threadId,
       fence,
@@ -68,7 +70,7 @@ export async function finishRun(
       outcome.reason ?? null,
     ],
   );
-  return rows.length > 0;
+  return row ? { queued: row.queued } : undefined;
 }
 
 export interface Drain {
