@@ -2,6 +2,7 @@
 // type has its column types and its toParams side by side, so a statement's parameter layout is
 // read in one place.
 import type { Tables } from "./identifiers.js";
+import { leasedStatus } from "./runs.js";
 import { valuesRows } from "./statements.js";
 
 /** One channel value of a put: (channel, version) names it, so it is inserted if absent. */
@@ -81,9 +82,6 @@ const GUARD = {
   params: (g: Guard): unknown[] => [g.fence, g.leaseSeconds],
 } as const;
 
-/** Statuses a run holds its lease in (the ledger's live statuses). */
-const LIVE_STATUSES = "status IN ('running', 'recovering')";
-
 /** A put alone: $1–$6 the checkpoint row, then the guard (if any), then 4 per blob. */
 export function putStatement(t: Tables, job: Extract<WriteJob, { kind: "put" }>) {
   const params = CHECKPOINT.params(job.checkpoint);
@@ -127,7 +125,7 @@ export const WRITE_ROW_PARAMS = WRITE.types.length;
  * owners share, which the new owner's re-run of the same task would write too.
  */
 function guardCte(t: Tables, fenceParam: number, leaseParam: number, headParam?: number): string {
-  const live = `thread_id = $1 AND fence = $${fenceParam}::bigint AND ${LIVE_STATUSES}`;
+  const live = `thread_id = $1 AND fence = $${fenceParam}::bigint AND ${leasedStatus()}`;
   if (headParam === undefined) {
     return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live} AND $${leaseParam}::float8 IS NOT NULL)`;
   }
@@ -278,7 +276,7 @@ export function batchStatement(t: Tables, rows: BatchRows) {
         r.lease_until < now() + make_interval(secs => gv.lease / 2) AS due
       FROM ${t.runs} r JOIN gv
         ON gv.head IS NOT NULL AND r.thread_id = gv.thread_id AND r.fence = gv.fence
-      WHERE r.${LIVE_STATUSES}
+      WHERE ${leasedStatus("r")}
       FOR SHARE OF r)`);
     ctes.push(`renewed AS (
       UPDATE ${t.runs} r SET lease_until = now() + make_interval(secs => locked.lease),
@@ -289,7 +287,7 @@ export function batchStatement(t: Tables, rows: BatchRows) {
       UNION ALL
       SELECT r.thread_id, r.fence FROM ${t.runs} r JOIN gv
         ON gv.head IS NULL AND r.thread_id = gv.thread_id AND r.fence = gv.fence
-      WHERE r.${LIVE_STATUSES})`);
+      WHERE ${leasedStatus("r")})`);
   }
   if (rows.blobs.length > 0) {
     const src = source(
