@@ -130,12 +130,12 @@ export class CheckpointWriter {
       const fence = job.guard?.fence ?? null;
       if (job.kind === "put") {
         const c = job.checkpoint;
-        if (job.guard) addGuard(guards, c.threadId, job.guard, c.checkpointId);
+        if (job.guard) addGuard(guards, c.threadId, job.guard, true);
         checkpoints.set(checkpointKey(c), { row: c, fence });
         for (const b of job.blobs)
           rows.blobs.push({ threadId: c.threadId, ns: c.ns, row: b, fence });
       } else {
-        if (job.guard) addGuard(guards, job.task.threadId, job.guard, null);
+        if (job.guard) addGuard(guards, job.task.threadId, job.guard, false);
         for (const w of job.special)
           special.set(writeKey(job.task, w), { task: job.task, row: w, fence });
         for (const w of job.regular) rows.regular.push({ task: job.task, row: w, fence });
@@ -161,21 +161,16 @@ export class CheckpointWriter {
   }
 }
 
-/** One guard row per (thread, fence); a put in the batch renews the lease and sets the head. */
+/** One guard row per (thread, fence); a put among its jobs makes it a share lock. */
 function addGuard(
   guards: Map<string, BatchGuard>,
   threadId: string,
   guard: Guard,
-  head: string | null,
+  lock: boolean,
 ): void {
   const key = guardKey(threadId, guard.fence);
   const known = guards.get(key);
-  guards.set(key, {
-    threadId,
-    fence: guard.fence,
-    leaseSeconds: guard.leaseSeconds,
-    head: head ?? known?.head ?? null,
-  });
+  guards.set(key, { threadId, fence: guard.fence, lock: lock || (known?.lock ?? false) });
 }
 
 function fenced(threadId: string, guard: Guard, operation: string): CheckpointerError {

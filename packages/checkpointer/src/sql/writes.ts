@@ -41,10 +41,7 @@ export interface WriteRow {
   blob: Uint8Array;
 }
 
-/**
- * A durable run's lease (see attachLease): the write lands only while the run still holds
- * `fence`; a put also renews the lease and records its checkpoint as the run's head.
- */
+/** A durable run's lease (see attachLease): the write lands only while the run still holds `fence`. */
 export interface Guard {
   fence: number | string;
   leaseSeconds: number;
@@ -78,8 +75,8 @@ const WRITE = {
   params: (w: WriteRow): unknown[] => [w.channel, w.idx, w.type, w.blob],
 } as const;
 const GUARD = {
-  types: ["bigint", "float8"],
-  params: (g: Guard): unknown[] => [g.fence, g.leaseSeconds],
+  types: ["bigint"],
+  params: (g: Guard): unknown[] => [g.fence],
 } as const;
 
 /** A put alone: $1–$6 the checkpoint row, then the guard (if any), then 4 per blob. */
@@ -117,26 +114,16 @@ export const WRITE_ROW_PARAMS = WRITE.types.length;
  * Lease piggyback. A put proves the writer still holds the fence under a share lock on the run's
  * ledger row, so a takeover (an UPDATE of that row) either waits for the put to commit or, having
  * committed first, makes the put fail: a takeover is never followed by a put of the old owner.
- * The put renews the lease (and records itself as the run's head) only once half of it has run
- * out; the lease keeper renews it on a timer anyway, so most puts write nothing to the ledger and
- * its indexes. A task's writes only read the fence (no lock), so parallel tasks of one step never
- * queue on the ledger row. The price: a claim that commits while such a statement runs can be
- * followed by that one write of the old owner — a finished task's own result for the head both
- * owners share, which the new owner's re-run of the same task would write too.
+ * Renewing the lease is the lease keeper's (on a timer, while the run makes progress), so a put
+ * writes nothing to the ledger or its indexes. A task's writes only read the fence (no lock), so
+ * parallel tasks of one step never queue on the ledger row. The price: a claim that commits while
+ * such a statement runs can be followed by that one write of the old owner — a finished task's
+ * own result for the head both owners share, which the new owner's re-run of the same task would
+ * write too.
  */
-function guardCte(t: Tables, fenceParam: number, leaseParam: number, headParam?: number): string {
+function guardCte(t: Tables, fenceParam: number, lock: boolean): string {
   const live = `thread_id = $1 AND fence = $${fenceParam}::bigint AND ${leasedStatus()}`;
-  if (headParam === undefined) {
-    return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live} AND $${leaseParam}::float8 IS NOT NULL)`;
-  }
-  const lease = `$${leaseParam}::float8`;
-  return `guard AS (
-    SELECT thread_id, lease_until < now() + make_interval(secs => ${lease} / 2) AS due
-    FROM ${t.runs} WHERE ${live} FOR SHARE),
-  renewed AS (
-    UPDATE ${t.runs} r SET lease_until = now() + make_interval(secs => ${lease}),
-      heartbeat_at = now(), updated_at = now(), head_checkpoint_id = $${headParam}
-    FROM guard WHERE guard.due AND r.thread_id = guard.thread_id)`;
+  return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live}${lock ? " FOR SHARE" : ""})`;
 }
 
 /** One statement that stores a checkpoint and its new channel blobs: atomic without BEGIN/COMMIT. */
@@ -145,7 +132,7 @@ function putSql(t: Tables, blobCount: number, guarded: boolean): string {
   const onlyIfGuard = guarded ? "WHERE EXISTS (SELECT 1 FROM guard)" : "";
   let next = CHECKPOINT.types.length + 1;
   if (guarded) {
-    ctes.push(guardCte(t, next, next + 1, 3));
+    ctes.push(guardCte(t, next, true));
     next += GUARD.types.length;
   }
   if (blobCount > 0) {
@@ -179,7 +166,7 @@ function putWritesSql(
   const ctes: string[] = [];
   let next = TASK.types.length + 1;
   if (guarded) {
-    ctes.push(guardCte(t, next, next + 1));
+    ctes.push(guardCte(t, next, false));
     next += GUARD.types.length;
   }
   const onlyIfGuard = guarded ? "WHERE EXISTS (SELECT 1 FROM guard)" : "";
@@ -205,8 +192,8 @@ function putWritesSql(
 
 const BATCH_BLOB = ["text", "text", ...BLOB.types] as const;
 const BATCH_WRITE = [...TASK.types, ...WRITE.types] as const;
-/** A guard row: thread, fence, lease seconds, head checkpoint (NULL: writes only, no renewal). */
-const BATCH_GUARD = ["text", "bigint", "float8", "text"] as const;
+/** A guard row: thread, fence, and whether a put of the batch holds it (share-locks the row). */
+const BATCH_GUARD = ["text", "bigint", "boolean"] as const;
 
 /** Parameters a job adds to a combined statement, counting the fence column and its guard row. */
 export function batchParams(job: WriteJob): number {
@@ -221,9 +208,8 @@ export function batchParams(job: WriteJob): number {
 export interface BatchGuard {
   threadId: string;
   fence: number | string;
-  leaseSeconds: number;
-  /** The checkpoint a put of the batch records as the run's head (when it renews); null when only writes. */
-  head: string | null;
+  /** A put of the batch is guarded by it: the ledger row is share-locked, not only read. */
+  lock: boolean;
 }
 
 /** A guarded job's key in the combined statement's result. */
@@ -268,25 +254,19 @@ export function batchStatement(t: Tables, rows: BatchRows) {
   if (guarded) {
     const g = valuesRows(rows.guards.length, BATCH_GUARD, next);
     next += rows.guards.length * BATCH_GUARD.length;
-    for (const x of rows.guards) params.push(x.threadId, x.fence, x.leaseSeconds, x.head);
-    ctes.push(`gv AS (SELECT * FROM (VALUES ${g}) AS v(thread_id, fence, lease, head))`);
-    // Puts: share-locked, renewed once half the lease is gone; writes only: read (see guardCte).
+    for (const x of rows.guards) params.push(x.threadId, x.fence, x.lock);
+    ctes.push(`gv AS (SELECT * FROM (VALUES ${g}) AS v(thread_id, fence, lock))`);
+    // Puts share-lock their run's row; writes only read it (see guardCte).
     ctes.push(`locked AS (
-      SELECT r.thread_id, r.fence, gv.head, gv.lease,
-        r.lease_until < now() + make_interval(secs => gv.lease / 2) AS due
-      FROM ${t.runs} r JOIN gv
-        ON gv.head IS NOT NULL AND r.thread_id = gv.thread_id AND r.fence = gv.fence
+      SELECT r.thread_id, r.fence FROM ${t.runs} r JOIN gv
+        ON gv.lock AND r.thread_id = gv.thread_id AND r.fence = gv.fence
       WHERE ${leasedStatus("r")}
       FOR SHARE OF r)`);
-    ctes.push(`renewed AS (
-      UPDATE ${t.runs} r SET lease_until = now() + make_interval(secs => locked.lease),
-        heartbeat_at = now(), updated_at = now(), head_checkpoint_id = locked.head
-      FROM locked WHERE locked.due AND r.thread_id = locked.thread_id AND r.fence = locked.fence)`);
     ctes.push(`guard AS (
       SELECT thread_id, fence FROM locked
       UNION ALL
       SELECT r.thread_id, r.fence FROM ${t.runs} r JOIN gv
-        ON gv.head IS NULL AND r.thread_id = gv.thread_id AND r.fence = gv.fence
+        ON NOT gv.lock AND r.thread_id = gv.thread_id AND r.fence = gv.fence
       WHERE ${leasedStatus("r")})`);
   }
   if (rows.blobs.length > 0) {
