@@ -202,6 +202,10 @@ export class RecoveryService {
       });
       if (batch.length === 0) break;
       for (const c of batch) seen.add(c.threadId);
+      // Every worker's query returns the same candidates in the same order: taken in a random
+      // order, concurrent sweeps mostly reach different threads first instead of classifying
+      // the same ones and losing the claim to each other.
+      shuffle(batch);
       await pool(batch, this.concurrency, async (c) => {
         const r = await this.sweepOne(c.threadId, c.graphId, dryRun);
         results.push(r);
@@ -284,4 +288,12 @@ export function findStuckThreads(
   options: RecoveryServiceOptions = {},
 ): Promise<StuckState[]> {
   return new RecoveryService(graphs, options).findStuckThreads(query);
+}
+
+/** Fisher–Yates, in place. */
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
 }
