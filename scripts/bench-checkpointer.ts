@@ -5,7 +5,8 @@
  *
  *   node --conditions=agentstate-source --import tsx scripts/bench-checkpointer.ts
  *
- * Env: DATABASE_URL (loopback only), BENCH_QUICK=1 (smaller smoke run), BENCH_MAX_LOAD=<n>
+ * Env: DATABASE_URL (loopback only), BENCH_QUICK=1 (smaller smoke run), BENCH_MAX_WRITES=<n> (our
+ * maxConcurrentWrites), BENCH_MAX_LOAD=<n>
  * (wait up to 90 s for the 1-minute load average to drop under n before measuring).
  */
 import { execSync } from "node:child_process";
@@ -99,7 +100,14 @@ async function runOnce(cfg: Config): Promise<Results> {
   const kinds: SaverKind[] = ["ours", "official", "memory", "floor"];
   const savers: BenchSaver[] = [];
   try {
-    for (const kind of kinds) savers.push(await createSaver(kind, cfg.throughput.concurrency));
+    // BENCH_MAX_WRITES: our maxConcurrentWrites, to compare group-commit settings.
+    const maxWrites = process.env.BENCH_MAX_WRITES;
+    const oursOptions = maxWrites ? { maxConcurrentWrites: Number(maxWrites) } : {};
+    for (const kind of kinds) {
+      savers.push(
+        await createSaver(kind, cfg.throughput.concurrency, kind === "ours" ? oursOptions : {}),
+      );
+    }
     const [ours, official] = savers as [BenchSaver, BenchSaver];
 
     log(

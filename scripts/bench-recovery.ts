@@ -103,7 +103,7 @@ export async function main(): Promise<void> {
     );
     await pool.query(`DELETE FROM ${t.runs} WHERE thread_id LIKE 'tpl-%'`);
     await pool.query(`DELETE FROM ${t.checkpoints} WHERE thread_id LIKE 'tpl-%'`);
-    for (const table of [t.runs, t.checkpoints, t.blobs, t.writes])
+    for (const table of [t.runs, t.checkpoints, t.blobs, t.writes, t.runQueue])
       await pool.query(`VACUUM ANALYZE ${table}`);
     const [{ n: checkpoints }] = (
       await pool.query(`SELECT count(*)::int AS n FROM ${t.checkpoints}`)
@@ -374,7 +374,9 @@ async function explain(pool: import("pg").Pool, sql: string, params: unknown[]) 
   const root = rows[0]["QUERY PLAN"][0];
   const scans: string[] = [];
   const walk = (node: any) => {
-    if (/Scan/.test(node["Node Type"])) {
+    // A branch the executor never entered (e.g. the run-queue part, with no queued input)
+    // reads nothing: only executed scans count.
+    if (/Scan/.test(node["Node Type"]) && node["Actual Loops"] !== 0) {
       const fetches =
         node["Heap Fetches"] !== undefined ? `, heap fetches ${node["Heap Fetches"]}` : "";
       scans.push(
