@@ -1,15 +1,17 @@
 /**
- * getDeltaChannelHistory on 1,000-checkpoint DeltaChannel threads: the statement alone, the whole
- * call with an undecoded serde (saver only) and with the default serde (end to end), against the
- * deserialization floor (the same writes and seed decoded in process). Ours vs the official
- * saver (which walks ancestors with one getTuple each) on the same Postgres.
+ * getDeltaChannelHistory on 1,000-checkpoint DeltaChannel threads: the statement on the server
+ * (planning + execution), the statement as the saver runs it (round trip and result included),
+ * the whole call with an undecoded serde (saver only) and with the default serde (end to end),
+ * against the deserialization floor (the same writes and seed decoded in process). Ours vs the
+ * official saver (which walks ancestors with one getTuple each) on the same Postgres.
  *
  *   node --conditions=agentstate-source --import tsx scripts/bench-history.ts
  *
- * Env: DATABASE_URL (loopback only), BENCH_QUICK=1 (fewer repetitions).
+ * Env: DATABASE_URL (loopback only), BENCH_QUICK=1 (fewer repetitions), BENCH_MAX_LOAD (wait up
+ * to 90 s for the 1-minute load average to drop under it before measuring).
  */
 
-import type { PostgresCheckpointer } from "@agentstate/checkpointer";
+import { type PostgresCheckpointer, tablesFor } from "@agentstate/checkpointer";
 import type { BaseMessage } from "@langchain/core/messages";
 import { AIMessage } from "@langchain/core/messages";
 import {
@@ -27,7 +29,13 @@ import { runIfEntryPoint } from "./lib/main.js";
 import { databaseUrl } from "./lib/pg.js";
 import { analyze, undecodedSerde, withSerde } from "./lib/reads.js";
 import { type BenchSaver, createSaver } from "./lib/savers.js";
-import { interleavedSpreads, loadAverage, type Spread } from "./lib/stats.js";
+import {
+  interleavedSpreads,
+  loadAverage,
+  median,
+  type Spread,
+  waitForQuietMachine,
+} from "./lib/stats.js";
 import { fmt, formatTable, passFail } from "./lib/table.js";
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -88,6 +96,25 @@ async function statementOnly(saver: PostgresCheckpointer, thread: string): Promi
   return { min: s[0]!, median: s[s.length >> 1]!, max: s[s.length - 1]! };
 }
 
+/** Planning + execution on the server: EXPLAIN ANALYZE without per-node timing, same parameters. */
+async function serverOnly(s: BenchSaver, thread: string): Promise<Spread> {
+  const { deltaHistorySql } = await import("../packages/checkpointer/src/sql/history.js");
+  const sql = `EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON, FORMAT JSON) ${deltaHistorySql(tablesFor(s.schema ?? ""))}`;
+  const samples: number[] = [];
+  for (let i = 0; i < REPS.warmup + REPS.reps; i += 1) {
+    const { rows } = await (s.pool as NonNullable<BenchSaver["pool"]>).query(sql, [
+      thread,
+      "",
+      null,
+      ["messages"],
+    ]);
+    const [plan] = rows[0]["QUERY PLAN"] as Array<Record<string, number>>;
+    if (i >= REPS.warmup)
+      samples.push((plan?.["Planning Time"] ?? 0) + (plan?.["Execution Time"] ?? 0));
+  }
+  return { min: Math.min(...samples), median: median(samples), max: Math.max(...samples) };
+}
+
 export async function main(): Promise<void> {
   databaseUrl();
   const startLoad = loadAverage();
@@ -103,11 +130,17 @@ export async function main(): Promise<void> {
       await build(s, "snap-100", 100);
       await analyze(s);
     }
+    const maxLoad = Number(process.env.BENCH_MAX_LOAD);
+    if (maxLoad > 0) {
+      log(`waiting (≤ 90 s) for the 1-minute load average to drop under ${maxLoad}`);
+      await waitForQuietMachine(maxLoad, 90_000);
+    }
     const oursSaver = ours.saver as PostgresCheckpointer;
     const rawOurs = withSerde(ours, undecodedSerde()) as PostgresCheckpointer;
     const rows: string[][] = [];
     for (const thread of ["walk-all", "snap-100"]) {
-      log(`${thread}: statement, saver only, end to end, floor, official`);
+      log(`${thread}: server, statement, saver only, end to end, floor, official`);
+      const server = await serverOnly(ours, thread);
       const statement = await statementOnly(rawOurs, thread);
       const floor = await floorOf(rawOurs, thread);
       const [saverOnly, endToEnd, floorT, off] = await interleavedSpreads(
@@ -123,6 +156,7 @@ export async function main(): Promise<void> {
       const ms = (s: Spread) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
       rows.push([
         `${thread} (${walked} writes)`,
+        ms(server),
         ms(statement),
         ms(saverOnly!),
         ms(endToEnd!),
@@ -140,6 +174,7 @@ export async function main(): Promise<void> {
       formatTable(
         [
           "thread",
+          "server ms",
           "statement ms",
           "saver only ms",
           "end to end ms",
@@ -152,7 +187,7 @@ export async function main(): Promise<void> {
       ),
     );
     console.log(
-      "\nms: median (min–max). floor = JsonPlusSerializer.loadsTyped of the same writes and seed, in process.",
+      "\nms: median (min–max). server = planning + execution (EXPLAIN ANALYZE, no per-node timing); statement = the saver's round trip, result received and parsed. floor = JsonPlusSerializer.loadsTyped of the same writes and seed, in process.",
     );
   } finally {
     for (const s of savers) await s.dispose().catch((e) => log(`cleanup of ${s.kind}: ${e}`));

@@ -1,23 +1,22 @@
+// The README's migrations table ("Storage layout and compatibility") has one row per entry of
+// the migration list, in order: the same version and the same name.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { tablesFor } from "../src/sql/identifiers.js";
-import { latestVersion } from "../src/sql/migrate.js";
+import { migrations } from "../src/sql/migrations.js";
 
-// The README's migrations table ("Storage layout and compatibility") has one row per migration
-// the code runs: v0 up to the latest, each once, in order.
-it("the README migrations table lists every migration version once", () => {
+it("the README migrations table lists every migration once, by version and name", () => {
   const readme = readFileSync(resolve(import.meta.dirname, "../README.md"), "utf8");
   const section = readme.slice(readme.indexOf("## Storage layout and compatibility"));
-  const table = section.slice(
-    section.indexOf("\n| v "),
-    section.indexOf("\n\n", section.indexOf("\n| v ")),
-  );
-  const versions = table
+  const start = section.indexOf("\n| v ");
+  const table = section.slice(start, section.indexOf("\n\n", start));
+  expect(table).toMatch(/^\n\| v\s+\| name\s+\|/);
+  const rows = table
     .split("\n")
-    .map((line) => /^\|\s*(\d+)\s*\|/.exec(line)?.[1])
-    .filter((v): v is string => v !== undefined)
-    .map(Number);
-  const latest = latestVersion(tablesFor("public"));
-  expect(latest).toBeGreaterThanOrEqual(17);
-  expect(versions).toEqual(Array.from({ length: latest + 1 }, (_, i) => i));
+    .map((line) => /^\|\s*(\d+)\s*\|\s*`([^`]*)`\s*\|/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ version: Number(m[1]), name: m[2] }));
+  const all = migrations(tablesFor("public"));
+  expect(all.length).toBeGreaterThanOrEqual(19);
+  expect(rows).toEqual(all.map(({ version, name }) => ({ version, name })));
 });

@@ -66,7 +66,6 @@ describe.skipIf(!pgUp)("durable runs: round trips", () => {
   });
 
   it("a run settles from its own writes as a read-back would: completed, interrupt, breakpoint", async () => {
-    // biome-ignore lint/suspicious/noExplicitAny: node names are built at runtime
     const build = (ask: boolean, breakpoint: boolean): any => {
       const g: any = new StateGraph(State)
         .addNode("a", () => ({ n: 1 }))

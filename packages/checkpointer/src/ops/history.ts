@@ -1,14 +1,22 @@
-// getDeltaChannelHistory: one statement (sql/history.ts), its packed writes decoded in order,
-// compact seeds rebuilt (one more statement only then).
+// getDeltaChannelHistory: one statement (sql/history.ts; a second walks parent links when a fork
+// interleaves branches before a seed), each channel's packed writes decoded in order, compact
+// seeds rebuilt (one more statement only then).
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { DeltaChannelHistory, SerializerProtocol } from "@langchain/langgraph-checkpoint";
 import { type FetchedRow, resolveDeltaSeeds } from "../compact/read.js";
 import { checkKey } from "../input.js";
 import { plainBytes } from "../rows.js";
 import type { DbSeam } from "../seam.js";
-import { deltaHistorySql, unpackWrites } from "../sql/history.js";
+import { deltaHistorySql, deltaHistoryWalkSql, unpackWrites } from "../sql/history.js";
 
 const WHAT = "getDeltaChannelHistory()";
+
+interface HistoryRow {
+  kind: number;
+  channel: string;
+  type: string;
+  blob: Uint8Array;
+}
 
 export async function deltaChannelHistory(
   db: DbSeam & { readonly serde: SerializerProtocol },
@@ -25,21 +33,22 @@ export async function deltaChannelHistory(
     thread_id: checkKey(op, "thread_id", thread_id),
     checkpoint_ns: checkKey(op, "checkpoint_ns", checkpoint_ns ?? "", true),
   };
-  const rows = await db.run<{ kind: number; channel: string; type: string; blob: Uint8Array }>(
-    WHAT,
-    deltaHistorySql(db.tables),
-    [
-      key.thread_id,
-      key.checkpoint_ns,
-      checkpoint_id ? checkKey(op, "checkpoint_id", checkpoint_id) : null,
-      channels.map((ch) => checkKey(op, "channel", ch)),
-    ],
-  );
+  const params = [
+    key.thread_id,
+    key.checkpoint_ns,
+    checkpoint_id ? checkKey(op, "checkpoint_id", checkpoint_id) : null,
+    [...new Set(channels)].map((ch) => checkKey(op, "channel", ch)),
+  ];
+  let rows = await db.run<HistoryRow>(WHAT, deltaHistorySql(db.tables), params);
+  // not linear (a fork interleaves branches before a seed): walk parent links instead
+  if (rows.some((r) => r.kind === 2)) {
+    rows = await db.run<HistoryRow>(WHAT, deltaHistoryWalkSql(db.tables), params);
+  }
   const seeds = rows.filter((r) => r.kind === 1);
   await resolveDeltaSeeds(db.tables, key, seeds, (sql, params) =>
     db.run<FetchedRow>(WHAT, sql, params),
   );
-  const writes = unpackWrites(rows.find((r) => r.kind === 0)?.blob ?? null);
+  const writes = rows.filter((r) => r.kind === 0).flatMap((r) => unpackWrites(r.blob, r.channel));
   const values = await Promise.all([
     ...writes.map((w) => db.serde.loadsTyped(w.type, plainBytes(w.blob))),
     ...seeds.map((r) => db.serde.loadsTyped(r.type ?? "json", plainBytes(r.blob))),

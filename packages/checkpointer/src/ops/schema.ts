@@ -1,6 +1,7 @@
 // Read-only view of a schema against this package's migrations (never creates anything), and
 // the pending SQL for DBAs who apply migrations by hand.
 import type { DbSeam } from "../seam.js";
+import { latestVersion } from "../sql/migrate.js";
 import { migrations } from "../sql/migrations.js";
 
 export interface SchemaStatus {
@@ -34,29 +35,30 @@ export async function getSchemaStatus(db: DbSeam): Promise<SchemaStatus> {
     );
     version = v?.v ?? -1;
   }
-  const latest = migrations(t).length - 1;
-  const pending: number[] = [];
-  for (let v = version + 1; v <= latest; v += 1) pending.push(v);
-  return { schema, exists: Boolean(row?.exists), version, latest, pending };
+  const pending = migrations(t)
+    .filter((m) => m.version > version)
+    .map((m) => m.version);
+  return { schema, exists: Boolean(row?.exists), version, latest: latestVersion(t), pending };
 }
 
 /**
  * The SQL that `setup()` would run from version `from` on: one transaction under the same
- * advisory lock, each migration followed by its version row. For DBAs who apply it by hand.
+ * advisory lock, each migration headed by a `-- vN: name` comment and followed by its version
+ * row. For DBAs who apply it by hand.
  */
 export function pendingMigrationSql(db: DbSeam, from: number): string {
   const t = db.tables;
-  const all = migrations(t);
-  if (from > all.length - 1) return "";
+  const pending = migrations(t).filter((m) => m.version >= from);
+  if (pending.length === 0) return "";
   const lines = [
     "BEGIN;",
     `SELECT pg_advisory_xact_lock(hashtext('agentstate.migrate'), hashtext('${db.schema.replace(/'/g, "''")}'));`,
     `CREATE SCHEMA IF NOT EXISTS ${t.schema};`,
   ];
-  for (let v = Math.max(0, from); v < all.length; v += 1) {
-    lines.push(`-- v${v}`);
-    for (const statement of all[v] ?? []) lines.push(`${statement.trim()};`);
-    lines.push(`INSERT INTO ${t.migrations} (v) VALUES (${v}) ON CONFLICT (v) DO NOTHING;`);
+  for (const m of pending) {
+    lines.push(`-- v${m.version}: ${m.name}`);
+    for (const statement of m.sql) lines.push(`${statement.trim()};`);
+    lines.push(`INSERT INTO ${t.migrations} (v) VALUES (${m.version}) ON CONFLICT (v) DO NOTHING;`);
   }
   lines.push("COMMIT;");
   return `${lines.join("\n")}\n`;

@@ -1,3 +1,4 @@
+// setup()'s runner: applies the pending entries of migrations.ts in one locked transaction.
 import type { Database, Queryable } from "../db.js";
 import { CheckpointerError, SQLSTATE } from "../errors.js";
 import type { Tables } from "./identifiers.js";
@@ -5,7 +6,7 @@ import { migrations } from "./migrations.js";
 
 /** Version of the newest migration this package knows. */
 export function latestVersion(t: Tables): number {
-  return migrations(t).length - 1;
+  return migrations(t).at(-1)?.version ?? -1;
 }
 
 async function currentVersion(q: Queryable, t: Tables): Promise<number> {
@@ -39,8 +40,7 @@ export async function runMigrations(
   t: Tables,
   options: { schema: string; createSchema: boolean },
 ): Promise<void> {
-  const all = migrations(t);
-  if ((await currentVersionFast(db, t)) >= all.length - 1) return;
+  if ((await currentVersionFast(db, t)) >= latestVersion(t)) return;
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext('agentstate.migrate'), hashtext($1))", [
       options.schema,
@@ -59,10 +59,13 @@ export async function runMigrations(
         );
       }
     }
-    const from = (await currentVersion(tx, t)) + 1;
-    for (let v = from; v < all.length; v += 1) {
-      for (const statement of all[v] ?? []) await tx.query(statement);
-      await tx.query(`INSERT INTO ${t.migrations} (v) VALUES ($1) ON CONFLICT (v) DO NOTHING`, [v]);
+    const current = await currentVersion(tx, t);
+    for (const m of migrations(t)) {
+      if (m.version <= current) continue;
+      for (const statement of m.sql) await tx.query(statement);
+      await tx.query(`INSERT INTO ${t.migrations} (v) VALUES ($1) ON CONFLICT (v) DO NOTHING`, [
+        m.version,
+      ]);
     }
   });
 }

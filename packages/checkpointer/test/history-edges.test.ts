@@ -1,0 +1,144 @@
+// Native getDeltaChannelHistory on inputs the graph tests do not produce, against the base
+// class's walk (one getTuple per ancestor): branches whose checkpoints interleave (two runs from
+// one checkpoint at once: a second statement walks parent links), writes stored under an id
+// that has no checkpoint row, ancestors deleted outside agentstate, a channel asked for twice.
+import { AIMessage, type BaseMessage } from "@langchain/core/messages";
+import {
+  Annotation,
+  DeltaChannel,
+  END,
+  messagesDeltaReducer,
+  START,
+  StateGraph,
+} from "@langchain/langgraph";
+import { BaseCheckpointSaver, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { targets } from "./helpers.js";
+
+const oracle = BaseCheckpointSaver.prototype.getDeltaChannelHistory;
+
+function graph(checkpointer: BaseCheckpointSaver) {
+  const State = Annotation.Root({
+    messages: () =>
+      new DeltaChannel<BaseMessage[], BaseMessage[]>(messagesDeltaReducer as never, {
+        snapshotFrequency: 1000,
+      }),
+    n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
+  });
+  return new StateGraph(State)
+    .addNode("step", (s: { n: number }) => ({
+      messages: [new AIMessage({ id: `m-${s.n}`, content: `step ${s.n}` })],
+      n: s.n + 1,
+    }))
+    .addEdge(START, "step")
+    .addConditionalEdges("step", (s: { n: number }) => (s.n >= 6 ? END : "step"), ["step", END])
+    .compile({ checkpointer });
+}
+
+describe.each(targets)("getDeltaChannelHistory edges ($name)", (target) => {
+  let made: Awaited<ReturnType<typeof target.create>>;
+  beforeAll(async () => {
+    made = await target.create();
+  });
+  afterAll(() => made.dispose());
+
+  for (const [label, seeds] of [
+    ["no stored value", []],
+    ["a stored value at the root", ["r"]],
+    ["stored values inside both branches", ["a2", "b3"]],
+  ] as const) {
+    it(`equals the walk on branches that interleave: ${label}`, async () => {
+      const saver = made.saver;
+      const thread = `interleaved-${seeds.join("-")}`;
+      // r, then a1 b1 a2 b2 …: each branch's checkpoints alternate with the other's in id order
+      const ids = Array.from({ length: 13 }, (_, i) => uuid6(i)).sort();
+      const names = ["r"];
+      const parentOf = new Map<string, string>();
+      for (let i = 1; i <= 6; i += 1) {
+        for (const b of ["a", "b"]) {
+          names.push(`${b}${i}`);
+          parentOf.set(`${b}${i}`, i === 1 ? "r" : `${b}${i - 1}`);
+        }
+      }
+      const idOf = new Map(names.map((n, i) => [n, ids[i] as string]));
+      const at = (name?: string) => ({
+        configurable: { thread_id: thread, checkpoint_ns: "", checkpoint_id: idOf.get(name ?? "") },
+      });
+      for (const [i, name] of names.entries()) {
+        const stored = (seeds as readonly string[]).includes(name);
+        const checkpoint = {
+          ...emptyCheckpoint(),
+          id: idOf.get(name) as string,
+          channel_values: stored ? { messages: [`snapshot at ${name}`] } : {},
+          channel_versions: { messages: i + 1 },
+        };
+        const meta = { source: "loop" as const, step: i, parents: {} };
+        await saver.put(at(parentOf.get(name)), checkpoint, meta, { messages: i + 1 });
+        await saver.putWrites(at(name), [["messages", `write at ${name}`]], `task-${name}`);
+      }
+      let walked = 0;
+      for (const name of names) {
+        const options = { config: at(name), channels: ["messages"] };
+        const ops: string[] = [];
+        const stop = saver.onOperation((e) => ops.push(e.operation));
+        const native = await saver.getDeltaChannelHistory(options);
+        stop();
+        // the range statement finds the history not linear, the walk answers
+        walked += ops.filter((o) => o === "getDeltaChannelHistory").length - 1;
+        expect(native, name).toEqual(await oracle.call(saver, options));
+      }
+      expect(walked).toBeGreaterThan(0);
+    });
+  }
+
+  it("ignores writes whose checkpoint does not exist, as the walk does", async () => {
+    const saver = made.saver;
+    const config = { configurable: { thread_id: "orphans" } };
+    await graph(saver).invoke({ n: 0 }, config);
+    const ids: string[] = [];
+    for await (const t of saver.list(config)) ids.push(t.config.configurable?.checkpoint_id);
+    // an id that sorts between two ancestors of the head, and one below the oldest checkpoint
+    for (const id of [`${ids[3]}~`, `${ids.at(-1)}`.slice(0, -1)]) {
+      await saver.putWrites(
+        { configurable: { thread_id: "orphans", checkpoint_ns: "", checkpoint_id: id } },
+        [["messages", [new AIMessage({ id: `orphan-${id}`, content: "not on the path" })]]],
+        "orphan-task",
+      );
+    }
+    const options = { config, channels: ["messages"] };
+    const native = await saver.getDeltaChannelHistory(options);
+    expect(native.messages?.writes.length).toBe(6);
+    expect(native).toEqual(await oracle.call(saver, options));
+  });
+
+  it("answers a channel asked for twice once", async () => {
+    const saver = made.saver;
+    const config = { configurable: { thread_id: "twice" } };
+    await graph(saver).invoke({ n: 0 }, config);
+    const options = { config, channels: ["messages", "messages", "n"] };
+    const native = await saver.getDeltaChannelHistory(options);
+    expect(native.messages?.writes.length).toBe(6);
+    expect(native).toEqual(await oracle.call(saver, options));
+  });
+
+  it("ends the walk where an ancestor is missing, as the walk does", async () => {
+    const saver = made.saver;
+    for (const [thread, missing] of [
+      ["no-parent", 1],
+      ["no-grandparent", 2],
+    ] as const) {
+      const config = { configurable: { thread_id: thread } };
+      await graph(saver).invoke({ n: 0 }, config);
+      const ids: string[] = [];
+      for await (const t of saver.list(config)) ids.push(t.config.configurable?.checkpoint_id);
+      await saver.run(
+        "test",
+        `DELETE FROM ${saver.tables.checkpoints} WHERE thread_id = $1 AND checkpoint_id = $2`,
+        [thread, ids[missing]],
+      );
+      const options = { config, channels: ["messages", "n"] };
+      const native = await saver.getDeltaChannelHistory(options);
+      expect(native.messages?.writes.length).toBe(missing - 1);
+      expect(native).toEqual(await oracle.call(saver, options));
+    }
+  });
+});
