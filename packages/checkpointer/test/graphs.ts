@@ -101,6 +101,35 @@ export function deltaMessagesGraph(checkpointer: BaseCheckpointSaver, snapshotFr
     .compile({ checkpointer });
 }
 
+/**
+ * A `step` node looping on itself, each step adding one message to a DeltaChannel, until
+ * `stop(n)` holds for the step count (the history tests' thread shape).
+ */
+export function deltaStepGraph(
+  checkpointer: BaseCheckpointSaver,
+  options: { snapshotFrequency: number; stop: (n: number) => boolean; padding?: number },
+) {
+  const State = Annotation.Root({
+    messages: () =>
+      new DeltaChannel<BaseMessage[], BaseMessage[]>(messagesDeltaReducer as never, {
+        snapshotFrequency: options.snapshotFrequency,
+      }),
+    n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
+  });
+  const pad = options.padding ? ` ${"x".repeat(options.padding)}` : "";
+  return new StateGraph(State)
+    .addNode("step", (s: { n: number }) => ({
+      messages: [new AIMessage({ id: `m-${s.n}`, content: `step ${s.n}${pad}` })],
+      n: s.n + 1,
+    }))
+    .addEdge(START, "step")
+    .addConditionalEdges("step", (s: { n: number }) => (options.stop(s.n) ? END : "step"), [
+      "step",
+      END,
+    ])
+    .compile({ checkpointer });
+}
+
 export const userSays = (text: string) => ({
   messages: [new HumanMessage({ content: text, id: `h-${text}` })],
 });

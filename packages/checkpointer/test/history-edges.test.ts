@@ -2,36 +2,15 @@
 // class's walk (one getTuple per ancestor): branches whose checkpoints interleave (two runs from
 // one checkpoint at once: a second statement walks parent links), writes stored under an id
 // that has no checkpoint row, ancestors deleted outside agentstate, a channel asked for twice.
-import { AIMessage, type BaseMessage } from "@langchain/core/messages";
-import {
-  Annotation,
-  DeltaChannel,
-  END,
-  messagesDeltaReducer,
-  START,
-  StateGraph,
-} from "@langchain/langgraph";
+import { AIMessage } from "@langchain/core/messages";
 import { BaseCheckpointSaver, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { deltaStepGraph } from "./graphs.js";
 import { targets } from "./helpers.js";
 
 const oracle = BaseCheckpointSaver.prototype.getDeltaChannelHistory;
 
 function graph(checkpointer: BaseCheckpointSaver) {
-  const State = Annotation.Root({
-    messages: () =>
-      new DeltaChannel<BaseMessage[], BaseMessage[]>(messagesDeltaReducer as never, {
-        snapshotFrequency: 1000,
-      }),
-    n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
-  });
-  return new StateGraph(State)
-    .addNode("step", (s: { n: number }) => ({
-      messages: [new AIMessage({ id: `m-${s.n}`, content: `step ${s.n}` })],
-      n: s.n + 1,
-    }))
-    .addEdge(START, "step")
-    .addConditionalEdges("step", (s: { n: number }) => (s.n >= 6 ? END : "step"), ["step", END])
-    .compile({ checkpointer });
+  return deltaStepGraph(checkpointer, { snapshotFrequency: 1000, stop: (n) => n >= 6 });
 }
 
 describe.each(targets)("getDeltaChannelHistory edges ($name)", (target) => {

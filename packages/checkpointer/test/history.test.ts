@@ -1,39 +1,18 @@
 // Native getDeltaChannelHistory against the base class's walk (one getTuple per ancestor) as the
 // oracle: every checkpoint of linear and forked DeltaChannel threads, default and compact storage.
-import { AIMessage, type BaseMessage } from "@langchain/core/messages";
-import {
-  Annotation,
-  DeltaChannel,
-  END,
-  messagesDeltaReducer,
-  START,
-  StateGraph,
-} from "@langchain/langgraph";
 import { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { PostgresCheckpointer } from "../src/index.js";
+import { deltaStepGraph } from "./graphs.js";
 import { targets } from "./helpers.js";
 
 const oracle = BaseCheckpointSaver.prototype.getDeltaChannelHistory;
 
 function graph(checkpointer: BaseCheckpointSaver, snapshotFrequency: number) {
-  const State = Annotation.Root({
-    messages: () =>
-      new DeltaChannel<BaseMessage[], BaseMessage[]>(messagesDeltaReducer as never, {
-        snapshotFrequency,
-      }),
-    n: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
+  return deltaStepGraph(checkpointer, {
+    snapshotFrequency,
+    stop: (n) => n % 10 === 0,
+    padding: 40,
   });
-  return new StateGraph(State)
-    .addNode("step", (s: { n: number }) => ({
-      messages: [new AIMessage({ id: `m-${s.n}`, content: `step ${s.n} ${"x".repeat(40)}` })],
-      n: s.n + 1,
-    }))
-    .addEdge(START, "step")
-    .addConditionalEdges("step", (s: { n: number }) => (s.n % 10 === 0 ? END : "step"), [
-      "step",
-      END,
-    ])
-    .compile({ checkpointer });
 }
 
 describe.each(targets)("getDeltaChannelHistory ($name)", (target) => {
