@@ -1,3 +1,5 @@
+// The driver adapters behind the seam: a node-postgres pool or an embedded PGlite, one Database
+// interface (query, transaction, end); pg itself is loaded only when a pool is used.
 import { createRequire } from "node:module";
 import type pg from "pg";
 import { CheckpointerError } from "./errors.js";

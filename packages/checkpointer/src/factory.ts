@@ -1,3 +1,5 @@
+// getCheckpointer(): which database (a pool, a URL, DATABASE_URL or the embedded data directory),
+// opening it (lock, template, engine), and migrating unless told not to.
 import { existsSync, mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";

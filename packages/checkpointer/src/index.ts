@@ -1,3 +1,4 @@
+// The public API of @agentstate/checkpointer: explicit named exports only.
 export {
   type Connection,
   type Database,

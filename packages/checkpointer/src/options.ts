@@ -1,3 +1,5 @@
+// The saver's options, resolved once with their defaults, and the types of leases and operation
+// events it shares with @agentstate/recovery and the metrics.
 import { CheckpointerError } from "./errors.js";
 
 export interface PostgresCheckpointerOptions {

@@ -1,3 +1,5 @@
+// The read path's rows turned into CheckpointTuples: grouping a page's rows by checkpoint,
+// decoding blobs and pending writes, and upgrading pre-v4 checkpoints' pending sends.
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   type Checkpoint,

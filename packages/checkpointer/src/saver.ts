@@ -1,3 +1,6 @@
+// PostgresCheckpointer: LangGraph's BaseCheckpointSaver on Postgres or PGlite. Validates and
+// serializes, reads in one query per page, and hands writes to writer.ts; everything that only
+// runs SQL lives in ops/ and sql/ behind the DbSeam it implements.
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,

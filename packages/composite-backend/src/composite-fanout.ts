@@ -19,18 +19,16 @@ interface Leg {
   route: Route | undefined;
   backend: BackendProtocolV2;
   inner: string;
-  /** Deeper routes shadow part of this leg's results. */
-  filtered: boolean;
 }
 
 function legsFor(table: RouteTable, vp: VirtualPath): { owner: Leg; nested: Route[] } {
   const target = table.target(vp);
   const nested = table.nestedUnder(vp, target.route);
-  return { owner: { ...target, filtered: true }, nested };
+  return { owner: target, nested };
 }
 
 function routeLeg(route: Route): Leg {
-  return { route, backend: route.backend, inner: "/", filtered: true };
+  return { route, backend: route.backend, inner: "/" };
 }
 
 /** The same report for every fan-out: partial results plus which routes failed and why. */

@@ -1,3 +1,5 @@
+// Retention: prune() deletes whole threads idle longer than a cutoff and trims old checkpoints
+// of the rest, in batches, keeping every row a kept checkpoint still references.
 import { APPEND_TYPE_SQL } from "../compact/format.js";
 import { CheckpointerError } from "../errors.js";
 import type { DbSeam } from "../seam.js";

@@ -1,3 +1,5 @@
+// Thread-level operations: delete, copy (fork a thread under a new id) and the paged listing of
+// threads by last activity.
 import { CheckpointerError } from "../errors.js";
 import type { DbSeam } from "../seam.js";
 

@@ -1,3 +1,4 @@
+// Schema and table names: quoted once, with Postgres' length limit checked, for every statement.
 import { CheckpointerError } from "../errors.js";
 
 /** Postgres truncates identifiers at 63 bytes; a silently truncated schema name would alias another. */

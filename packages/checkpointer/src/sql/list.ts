@@ -1,3 +1,4 @@
+// list(): the filters, before/limit and keyset paging of the checkpoints query.
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { CheckpointListOptions } from "@langchain/langgraph-checkpoint";
 import { checkKey, toJsonText } from "../input.js";

@@ -1,3 +1,5 @@
+// The read statements (getTuple's checkpoint row, a page with its blobs, writes and compact
+// chains in one query, legacy pending sends) and the VALUES-list helper the writes share.
 import { readChainsSql } from "./chains.js";
 import type { Tables } from "./identifiers.js";
 

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// The agentstate CLI entry point: builds the commander program, runs it, and turns what it throws
+// into the exit codes and messages of cli/output.ts.
 import { CommanderError } from "commander";
 import { buildProgram } from "./commands.js";
 import { EXIT, mask } from "./output.js";
