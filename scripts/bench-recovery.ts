@@ -257,6 +257,7 @@ export async function main(): Promise<void> {
 
       const r0 = performance.now();
       let sweeps = 0;
+      const outcomes: Record<string, number> = {};
       await Promise.all(
         savers.map(async (w) => {
           const service = new recovery.RecoveryService(chain(steps + 1, [], 0, w.saver), {
@@ -267,6 +268,9 @@ export async function main(): Promise<void> {
           while ((await left()) > 0) {
             sweeps += 1;
             const sweep = await service.sweep();
+            for (const [status, k] of Object.entries(sweep.counts)) {
+              outcomes[status] = (outcomes[status] ?? 0) + k;
+            }
             // Nothing left for this worker right now (the others hold the rest): look again soon.
             if (!sweep.counts.resumed) await new Promise((r) => setTimeout(r, 200));
           }
@@ -311,6 +315,13 @@ export async function main(): Promise<void> {
               passFail(finals.rows[0].n === n),
             ],
             ["recovery", `${fmt(recRate, 0)} steps/s`, ""],
+            [
+              "sweep outcomes, all workers",
+              Object.entries(outcomes)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", "),
+              "",
+            ],
             [
               "same steps fresh (runDurably)",
               `${fmt(freshRate, 0)} steps/s (${fresh} threads)`,

@@ -21,7 +21,10 @@ import { RecoveryWorker, type WorkerOptions, type WorkerStopResult } from "./wor
 export interface RecoveryServiceOptions extends RecoveryOptions {
   /** Threads classified and resumed at the same time. @default 4 */
   concurrency?: number;
-  /** Candidates fetched per query. @default 100 */
+  /**
+   * Candidates fetched per query, at most; a sweep reads only four rounds ahead (4 × concurrency),
+   * and a dry run reads one page of this size. @default 100
+   */
   batchSize?: number;
   /** Threads one sweep looks at, at most. @default 1000 */
   maxThreads?: number;
@@ -191,27 +194,57 @@ export class RecoveryService {
     const dryRun = options.dryRun ?? false;
     const seen = new Set<string>();
     const results: SweepResult["results"] = [];
-    while (seen.size < this.maxThreads) {
-      const batch = await findCandidates(this.saver, {
+    const query = (limit: number) =>
+      findCandidates(this.saver, {
         olderThanSeconds: parseDuration(options.olderThan),
-        limit: Math.min(this.batchSize, this.maxThreads - seen.size),
+        limit,
         includeUntracked: this.includeUntracked,
         graceSeconds: this.options.graceSeconds,
         includeDeferred: false,
         exclude: [...seen],
       });
-      if (batch.length === 0) break;
+    const one = async (c: { threadId: string; graphId: string | null }) => {
+      const r = await this.sweepOne(c.threadId, c.graphId, dryRun);
+      results.push(r);
+      options.onProgress?.({ done: results.length, total: seen.size, last: r });
+    };
+    if (dryRun) {
+      // Nothing changes, so one page is the answer (the next query would return the same).
+      const batch = await query(Math.min(this.batchSize, this.maxThreads));
       for (const c of batch) seen.add(c.threadId);
-      // Every worker's query returns the same candidates in the same order: taken in a random
-      // order, concurrent sweeps mostly reach different threads first instead of classifying
-      // the same ones and losing the claim to each other.
-      shuffle(batch);
-      await pool(batch, this.concurrency, async (c) => {
-        const r = await this.sweepOne(c.threadId, c.graphId, dryRun);
-        results.push(r);
-        options.onProgress?.({ done: results.length, total: seen.size, last: r });
-      });
-      if (dryRun) break; // nothing changed, so the next query would return the same threads
+      await pool(batch, this.concurrency, one);
+    } else {
+      // Candidates are fetched a few rounds ahead, not a page ahead: a list read long before a
+      // thread's turn is stale when other workers sweep too (they resumed it, or hold it now),
+      // and each stale entry costs a classification. Taken in random order, concurrent sweeps
+      // mostly reach different threads first.
+      const ahead = Math.min(this.batchSize, 4 * this.concurrency);
+      const buffer: Array<{ threadId: string; graphId: string | null }> = [];
+      let refill: Promise<void> | undefined;
+      let exhausted = false;
+      const next = async () => {
+        for (;;) {
+          const c = buffer.shift();
+          if (c) return c;
+          if (exhausted || seen.size >= this.maxThreads) return undefined;
+          refill ??= query(Math.min(ahead, this.maxThreads - seen.size))
+            .then((batch) => {
+              if (batch.length === 0) exhausted = true;
+              shuffle(batch);
+              for (const b of batch) seen.add(b.threadId);
+              buffer.push(...batch);
+            })
+            .finally(() => {
+              refill = undefined;
+            });
+          await refill;
+        }
+      };
+      await Promise.all(
+        Array.from({ length: this.concurrency }, async () => {
+          for (let c = await next(); c; c = await next()) await one(c);
+        }),
+      );
     }
     const counts: Record<string, number> = {};
     for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
