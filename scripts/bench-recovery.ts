@@ -400,10 +400,11 @@ async function explain(pool: import("pg").Pool, sql: string, params: unknown[]) 
   return {
     ms: root["Execution Time"] as number,
     plan: scans.join("; "),
-    // CTE scans read a materialized result, not a table; every table access must be index-only.
+    // CTE and subquery scans read a computed result, not a table; every table access must be
+    // index-only.
     indexOnly:
       scans.some((s) => s.startsWith("Index Only Scan")) &&
-      scans.every((s) => s.startsWith("Index Only Scan") || s.startsWith("CTE Scan")),
+      scans.every((s) => /^(Index Only Scan|CTE Scan|Subquery Scan)/.test(s)),
   };
 }
 
