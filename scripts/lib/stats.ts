@@ -21,18 +21,9 @@ export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
  */
 export async function interleavedMedians(
   fns: ReadonlyArray<() => Promise<unknown>>,
-  { warmup, reps }: { warmup: number; reps: number },
+  options: { warmup: number; reps: number },
 ): Promise<number[]> {
-  for (let i = 0; i < warmup; i += 1) for (const fn of fns) await fn();
-  const samples: number[][] = fns.map(() => []);
-  for (let i = 0; i < reps; i += 1) {
-    for (let j = 0; j < fns.length; j += 1) {
-      // Rotate the order each round so no candidate always runs right after the same one.
-      const k = (i + j) % fns.length;
-      samples[k]!.push(await timeMs(fns[k]!));
-    }
-  }
-  return samples.map(median);
+  return (await interleavedSpreads(fns, options)).map((s) => s.median);
 }
 
 export interface Spread {
@@ -50,6 +41,7 @@ export async function interleavedSpreads(
   const samples: number[][] = fns.map(() => []);
   for (let i = 0; i < reps; i += 1) {
     for (let j = 0; j < fns.length; j += 1) {
+      // Rotate the order each round so no candidate always runs right after the same one.
       const k = (i + j) % fns.length;
       samples[k]!.push(await timeMs(fns[k]!));
     }

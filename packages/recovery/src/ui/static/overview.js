@@ -66,13 +66,12 @@ function stuckTable(o) {
   );
 }
 
-/** Archived threads, from the archive index: where each file is and how big. */
-function archivedTable(list) {
-  if (list.length === 0) return el("p", { class: "muted" }, "No archived threads.");
+/** A threads table: link, state, time, checkpoint count, then the view's own columns. */
+function threadTable(list, timeHeader, extra) {
   return el(
     "table",
     { id: "threads" },
-    head(["Thread", "State", "Archived", "Checkpoints", "File size", "Location"]),
+    head(["Thread", "State", timeHeader, "Checkpoints", ...extra.headers]),
     el(
       "tbody",
       {},
@@ -82,8 +81,7 @@ function archivedTable(list) {
           el("td", {}, badge(t.state)),
           el("td", {}, when(t.lastActivityAt)),
           el("td", { class: "num" }, String(t.checkpoints)),
-          el("td", { class: "num" }, formatBytes(t.bytes)),
-          el("td", { class: "mono" }, t.location),
+          ...extra.cells(t),
         ]),
       ),
     ),
@@ -91,27 +89,25 @@ function archivedTable(list) {
 }
 
 function threadsTable(list, state) {
-  if (state === "archived") return archivedTable(list);
+  if (state === "archived") {
+    // From the archive index: where each file is and how big.
+    if (list.length === 0) return el("p", { class: "muted" }, "No archived threads.");
+    return threadTable(list, "Archived", {
+      headers: ["File size", "Location"],
+      cells: (t) => [
+        el("td", { class: "num" }, formatBytes(t.bytes)),
+        el("td", { class: "mono" }, t.location),
+      ],
+    });
+  }
   if (list.length === 0) return el("p", { class: "muted" }, "No threads.");
-  return el(
-    "table",
-    { id: "threads" },
-    head(["Thread", "State", "Last activity", "Checkpoints", "Attempts", "Last error"]),
-    el(
-      "tbody",
-      {},
-      list.map((t) =>
-        row([
-          el("td", {}, threadLink(t.threadId)),
-          el("td", {}, badge(t.state)),
-          el("td", {}, when(t.lastActivityAt)),
-          el("td", { class: "num" }, String(t.checkpoints)),
-          el("td", { class: "num" }, String(t.attempts)),
-          el("td", { class: "reason" }, t.lastError ?? ""),
-        ]),
-      ),
-    ),
-  );
+  return threadTable(list, "Last activity", {
+    headers: ["Attempts", "Last error"],
+    cells: (t) => [
+      el("td", { class: "num" }, String(t.attempts)),
+      el("td", { class: "reason" }, t.lastError ?? ""),
+    ],
+  });
 }
 
 function figure(chart, caption) {
