@@ -1,5 +1,6 @@
 // The driver adapters behind the seam: a node-postgres pool or an embedded PGlite, one Database
 // interface (query, transaction, end); pg itself is loaded only when a pool is used.
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type pg from "pg";
 import { CheckpointerError } from "./errors.js";
@@ -18,7 +19,23 @@ export interface QueryResult<R> {
 export interface QueryOptions {
   /** Ask for results in binary format (bytea arrives as raw bytes, not hex text). */
   binary?: boolean;
+  /**
+   * The statement is hot and its text is one of a few (built once, reused): a server connection
+   * may keep it prepared, so later runs skip parsing and, once Postgres settles on a generic
+   * plan, planning. A hint: adapters that cannot prepare ignore it.
+   */
+  prepare?: boolean;
 }
+
+/** Distinct statement texts a pool prepares at most; texts beyond these run unnamed. */
+export const MAX_PREPARED = 512;
+
+/**
+ * SQLSTATEs a connection pooler in transaction mode causes with named statements (PgBouncer
+ * before 1.21, or without max_prepared_statements): the statement was prepared on another server
+ * connection (26000), or this one already has it from another client (42P05).
+ */
+const POOLER_PREPARE_ERRORS = new Set(["26000", "42P05"]);
 
 /** The seam every SQL call goes through: a pg.Pool, a pg.Client or PGlite fit behind it. */
 export interface Queryable {
@@ -37,26 +54,69 @@ export interface Database extends Queryable {
   end(): Promise<void>;
 }
 
+/** The name a prepared statement of `text` gets: stable across processes, one per text. */
+export function statementName(text: string): string {
+  return `agentstate_${createHash("sha1").update(text).digest("hex")}`;
+}
+
 /** Adapter over a node-postgres pool. */
 export class PgPoolDatabase implements Database {
   readonly kind = "postgres" as const;
+  /** Statement names by text, for texts run with `prepare` (see QueryOptions.prepare). */
+  private readonly names = new Map<string, string>();
+  /**
+   * Whether hot statements run as named prepared statements. Off when asked, and for good as soon
+   * as the server side says a connection pooler moves them between connections.
+   */
+  private preparing: boolean;
   constructor(
     readonly pool: pg.Pool,
     private readonly ownsPool: boolean,
+    prepare = true,
   ) {
+    this.preparing = prepare;
     if (ownsPool) {
       // An idle client whose server restarts emits 'error' on the pool; unhandled, it kills the process.
       pool.on("error", () => {});
     }
   }
 
-  query<R>(
+  /** Whether hot statements still run prepared (false after a pooler refused them). */
+  get preparedStatements(): boolean {
+    return this.preparing;
+  }
+
+  async query<R>(
     text: string,
     params?: readonly unknown[],
     options?: QueryOptions,
   ): Promise<QueryResult<R>> {
-    const config = { text, values: params as unknown[], binary: options?.binary === true };
+    const binary = options?.binary === true;
+    const values = params as unknown[];
+    const name = options?.prepare && this.preparing ? this.nameOf(text) : undefined;
+    if (name === undefined) return this.send({ text, values, binary });
+    try {
+      return await this.send({ name, text, values, binary });
+    } catch (error) {
+      if (!POOLER_PREPARE_ERRORS.has((error as { code?: string }).code ?? "")) throw error;
+      // A pooler in transaction mode: this statement never ran. Unnamed from now on.
+      this.preparing = false;
+      return this.send({ text, values, binary });
+    }
+  }
+
+  /** `binary` is a node-postgres query option its type declarations leave out. */
+  private send<R>(config: pg.QueryConfig & { binary: boolean }): Promise<QueryResult<R>> {
     return this.pool.query(config) as unknown as Promise<QueryResult<R>>;
+  }
+
+  /** The statement name of `text`: short, stable, unique per text (pg refuses one name for two texts). */
+  private nameOf(text: string): string | undefined {
+    const known = this.names.get(text);
+    if (known !== undefined || this.names.size >= MAX_PREPARED) return known;
+    const name = statementName(text);
+    this.names.set(text, name);
+    return name;
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -131,13 +191,14 @@ export class PGliteDatabase implements Database {
 /** A connection a checkpointer can sit on. */
 export type Connection = pg.Pool | PGliteLike | Database;
 
-export function toDatabase(conn: Connection, owns: boolean): Database {
+/** `prepare`: whether hot statements on a pg.Pool run as named prepared statements. */
+export function toDatabase(conn: Connection, owns: boolean, prepare = true): Database {
   if (typeof (conn as Database).transaction === "function" && "kind" in conn)
     return conn as Database;
   // By shape, not `instanceof PGlite`: importing PGlite (~0.4 MB of JS) only to test for it would
   // cost every start, server or embedded; the factory imports it when it opens one.
   if (isPGliteLike(conn)) return new PGliteDatabase(conn, owns);
-  if (conn instanceof loadPg().Pool) return new PgPoolDatabase(conn, owns);
+  if (conn instanceof loadPg().Pool) return new PgPoolDatabase(conn, owns, prepare);
   throw new CheckpointerError(
     "INVALID_CONFIG",
     "Expected a pg.Pool, a PGlite instance or an agentstate Database.",

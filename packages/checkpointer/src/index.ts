@@ -82,6 +82,7 @@ export {
   type ThreadSummary,
 } from "./ops/threads.js";
 export type {
+  FirstRead,
   LeaseActivity,
   OperationEvent,
   OperationListener,

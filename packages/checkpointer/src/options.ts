@@ -1,5 +1,6 @@
 // The saver's options, resolved once with their defaults, and the types of leases and operation
 // events it shares with @agentstate/recovery and the metrics.
+import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { CheckpointerError } from "./errors.js";
 
 export interface PostgresCheckpointerOptions {
@@ -35,6 +36,15 @@ export interface PostgresCheckpointerOptions {
    * whole). @default 67108864 (64 MiB)
    */
   compactCacheBytes?: number;
+  /**
+   * On a pg.Pool, run the hot statements (single writes, getTuple, a durable run's claim and
+   * outcome) as named prepared statements: each server connection parses them once, and Postgres
+   * can reuse their plans. A connection pooler in transaction mode that cannot carry them
+   * (PgBouncer before 1.21 or without `max_prepared_statements`) is detected on the first
+   * refusal, and the checkpointer runs them unnamed from then on. Ignored on PGlite.
+   * @default true
+   */
+  preparedStatements?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -46,6 +56,7 @@ export interface ResolvedOptions {
   storage: "default" | "compact";
   compactMaxChain: number;
   compactCacheBytes: number;
+  preparedStatements: boolean;
 }
 
 export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedOptions {
@@ -85,6 +96,7 @@ export function resolveOptions(options?: PostgresCheckpointerOptions): ResolvedO
     createSchema: options?.createSchema ?? true,
     endPool: options?.endPool ?? false,
     listPageSize,
+    preparedStatements: options?.preparedStatements ?? true,
   };
 }
 
@@ -101,6 +113,18 @@ export interface WriteLease {
   fence: number | string;
   /** How far a renewing write pushes the lease out. */
   leaseSeconds: number;
+}
+
+/**
+ * A getTuple answered ahead, in the statement that took the lease (see `getTupleWith`): the
+ * run's first getTuple of the same thread, namespace and checkpoint id gets it, once.
+ */
+export interface FirstRead {
+  threadId: string;
+  checkpointNs: string;
+  /** The checkpoint id asked for; undefined: the latest. */
+  checkpointId?: string;
+  tuple: CheckpointTuple | undefined;
 }
 
 /** What was stored under an attached lease (see `leaseActivity`). */

@@ -47,6 +47,7 @@ import {
   type ThreadPage,
 } from "./ops/threads.js";
 import {
+  type FirstRead,
   type LeaseActivity,
   type OperationEvent,
   type OperationListener,
@@ -61,7 +62,14 @@ import type { DbSeam } from "./seam.js";
 import { type Tables, tablesFor } from "./sql/identifiers.js";
 import { type ListCursor, listPlan } from "./sql/list.js";
 import { runMigrations } from "./sql/migrate.js";
-import { checkpointSql, legacySendsSql, readSql } from "./sql/statements.js";
+import {
+  ARCHIVED_ROW,
+  checkpointSql,
+  legacySendsSql,
+  PRE_ROW,
+  readSql,
+  readWithSql,
+} from "./sql/statements.js";
 import type { BlobRow, WriteRow } from "./sql/writes.js";
 import { nextChannelVersion } from "./versions.js";
 import { asOperation, CheckpointWriter } from "./writer.js";
@@ -75,6 +83,8 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
   readonly options: ResolvedOptions;
   readonly tables: Tables;
   private readonly leases = new Map<string, WriteLease>();
+  /** Reads answered ahead by a lease's claim statement, by thread (see getTupleWith). */
+  private readonly firstReads = new Map<string, FirstRead>();
   private readonly activity = new WeakMap<WriteLease, LeaseActivity>();
   private listeners: OperationListener[] = [];
   private pruneListeners: Array<(result: PruneResult) => void> = [];
@@ -82,6 +92,8 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
   private readonly writer: CheckpointWriter;
   private readonly writesInProgress = new Set<Promise<unknown>>();
   private readonly order = new CallOrder();
+  /** getTuple's statements (latest, by id), built once: hot, so they run prepared. */
+  private readonly getTupleSql: readonly [string, string];
   /** With `storage: "compact"`: the last stored version of each channel, to append to. */
   private readonly compactor?: CompactEncoder;
 
@@ -93,7 +105,10 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     super(serde);
     this.options = resolveOptions(options);
     this.tables = tablesFor(this.options.schema);
-    this.db = toDatabase(connection, this.options.endPool);
+    this.getTupleSql = [false, true].map((byId) =>
+      readSql(this.tables, checkpointSql(this.tables, byId), "checkpoint_id DESC"),
+    ) as [string, string];
+    this.db = toDatabase(connection, this.options.endPool, this.options.preparedStatements);
     if (this.options.storage === "compact") {
       this.compactor = new CompactEncoder(
         this.options.compactMaxChain,
@@ -137,12 +152,47 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
    * `fence`, in the same statement; a write after the lease was taken over throws FENCED.
    * Returns the function that detaches the lease.
    */
-  attachLease(threadId: string, lease: WriteLease): () => void {
+  attachLease(threadId: string, lease: WriteLease, firstRead?: FirstRead): () => void {
     this.leases.set(threadId, lease);
     this.activity.set(lease, { head: null, interrupts: 0 });
+    if (firstRead?.threadId === threadId) this.firstReads.set(threadId, firstRead);
+    else this.firstReads.delete(threadId);
     return () => {
-      if (this.leases.get(threadId) === lease) this.leases.delete(threadId);
+      if (this.leases.get(threadId) === lease) {
+        this.leases.delete(threadId);
+        this.firstReads.delete(threadId);
+      }
     };
+  }
+
+  /**
+   * getTuple(config) and `pre` in ONE statement, on one snapshot: a durable run's claim and its
+   * first read. `pre(first)` is a statement whose parameters are $1 (the thread id) and $first…
+   * (`params`), and whose first result column is `v`; its rows come back as text. An archived
+   * thread with no checkpoint throws ARCHIVED, as getTuple does (after `pre` ran).
+   */
+  async getTupleWith(
+    config: RunnableConfig,
+    what: string,
+    pre: { sql: (first: number) => string; params: readonly unknown[] },
+  ): Promise<{ tuple: CheckpointTuple | undefined; pre: string[] }> {
+    const params = this.getTupleParams(config);
+    if (!params) throw invalid("getTuple", "config.configurable.thread_id is required.");
+    const read = this.getTupleSql[params.length === 3 ? 1 : 0];
+    const sql = readWithSql(this.tables, read, pre.sql(params.length + 1));
+    const rows = await this.run<ReadRow>(what, sql, [...params, ...pre.params], { prepare: true });
+    const preRows = rows.filter((r) => r.kind === PRE_ROW).map((r) => r.a as string);
+    const archived = rows.some((r) => r.kind === ARCHIVED_ROW);
+    const { tuples } = await this.tuplesOf(
+      what,
+      rows.filter((r) => r.kind < PRE_ROW),
+    );
+    const tuple = (await tuples.next()).value;
+    if (!tuple && archived) {
+      const record = await archivedThread(this, params[0] as string);
+      if (record) throw archivedError(record);
+    }
+    return { tuple, pre: preRows };
   }
 
   /**
@@ -155,10 +205,16 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
   }
 
   getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const first = this.firstReads.get(String(config.configurable?.thread_id));
+    if (first && isFirstRead(first, config)) {
+      this.firstReads.delete(first.threadId);
+      return Promise.resolve(first.tuple);
+    }
     return this.inOrder(config, this.getTupleNow(config));
   }
 
-  private async getTupleNow(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+  /** getTuple's $1 thread, $2 namespace and, when asked by id, $3 checkpoint id (undefined: no thread). */
+  private getTupleParams(config: RunnableConfig): unknown[] | undefined {
     const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable ?? {};
     if (thread_id === undefined || thread_id === null) return undefined;
     const params: unknown[] = [
@@ -166,8 +222,14 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
       checkKey("getTuple", "checkpoint_ns", checkpoint_ns ?? "", true),
     ];
     if (checkpoint_id) params.push(checkKey("getTuple", "checkpoint_id", checkpoint_id));
-    const cp = checkpointSql(this.tables, !!checkpoint_id);
-    const { tuples } = await this.readPage("getTuple()", cp, "checkpoint_id DESC", params);
+    return params;
+  }
+
+  private async getTupleNow(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const params = this.getTupleParams(config);
+    if (!params) return undefined;
+    const sql = this.getTupleSql[params.length === 3 ? 1 : 0];
+    const { tuples } = await this.readPage("getTuple()", sql, params, true);
     const tuple = (await tuples.next()).value;
     if (tuple) return tuple;
     // Not found: one primary-key probe tells an archived thread (ARCHIVED) from a new one.
@@ -188,7 +250,8 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     while (remaining > 0) {
       const pageSize = Math.min(this.options.listPageSize, remaining);
       const { sql, params } = plan.page(cursor, pageSize);
-      const { tuples, count, last } = await this.readPage("list()", sql, plan.order, params);
+      const page = readSql(this.tables, sql, plan.order);
+      const { tuples, count, last } = await this.readPage("list()", page, params);
       yield* tuples;
       if (count < pageSize || !last) return;
       remaining -= count;
@@ -269,6 +332,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
       checkpoint: toJsonbText(storedText),
       metadata: metadataText,
     };
+    this.firstReads.delete(threadId); // a read answered ahead is stale once the thread is written
     const guard = this.leases.get(threadId);
     await this.writer.put({ kind: "put", checkpoint: checkpointRow, blobs, guard });
     committed?.();
@@ -308,6 +372,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
       else bySpecialIdx.set(row.idx, row);
     }
     const task = { threadId, ns, checkpointId, taskId: task_, taskPath: path };
+    this.firstReads.delete(threadId); // a read answered ahead is stale once the thread is written
     const guard = this.leases.get(threadId);
     await this.writer.putWrites({
       kind: "writes",
@@ -458,11 +523,16 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
    * decoded one at a time as the caller pulls them, so a page of large states is never all
    * live at once.
    */
-  private async readPage(what: string, cpSql: string, order: string, params: unknown[]) {
+  private async readPage(what: string, sql: string, params: unknown[], prepare = false) {
     // Text results, not binary: node-postgres decodes every field of a binary result as UTF-8
     // before parsing it, which mangles negative integers (special writes' idx), integers ≥ 128
     // and raw-bytes blobs. bytea arrives as hex and pg's parser turns it into a Buffer.
-    const rows = await this.run<ReadRow>(what, readSql(this.tables, cpSql, order), params);
+    const rows = await this.run<ReadRow>(what, sql, params, { prepare });
+    return this.tuplesOf(what, rows);
+  }
+
+  /** A page's rows as tuples, decoded one at a time as the caller pulls them. */
+  private async tuplesOf(what: string, rows: ReadRow[]) {
     await resolveReadRows(this.tables, rows, this.fetch(what));
     const groups = groupRows(rows).sort((a, b) => a.head.idx - b.head.idx);
     const saver = this;
@@ -519,4 +589,14 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     checkJsonText("put", "metadata", text);
     return toJsonbText(text);
   }
+}
+
+/** Whether `config` asks getTuple for what `first` read ahead. */
+function isFirstRead(first: FirstRead, config: RunnableConfig): boolean {
+  const c = config.configurable ?? {};
+  return (
+    String(c.thread_id) === first.threadId &&
+    (c.checkpoint_ns ?? "") === first.checkpointNs &&
+    (c.checkpoint_id || undefined) === first.checkpointId
+  );
 }

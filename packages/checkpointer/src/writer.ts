@@ -99,19 +99,19 @@ export class CheckpointWriter {
   /** One job alone, as its own statement. */
   private async one(job: WriteJob): Promise<void> {
     if (job.kind === "put") {
-      const { sql, params } = putStatement(this.db.tables, job);
-      const rows = await this.db.run<{ ok?: number }>("put()", sql, params);
+      const { sql, params, prepare } = putStatement(this.db.tables, job);
+      const rows = await this.db.run<{ ok?: number }>("put()", sql, params, { prepare });
       if (job.guard && !rows[0]?.ok) throw fenced(job.checkpoint.threadId, job.guard, "put");
       return;
     }
-    const { sql, params } = putWritesStatement(
+    const { sql, params, prepare } = putWritesStatement(
       this.db.tables,
       job.task,
       job.special,
       job.regular,
       job.guard,
     );
-    const rows = await this.db.run<{ ok?: number }>("putWrites()", sql, params);
+    const rows = await this.db.run<{ ok?: number }>("putWrites()", sql, params, { prepare });
     if (job.guard && !rows[0]?.ok) throw fenced(job.task.threadId, job.guard, "putWrites");
   }
 

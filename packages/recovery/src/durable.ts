@@ -60,7 +60,14 @@ export async function streamDurably<Chunk = unknown>(
   );
   const strategy = options.multitask ?? "reject";
   const waitMs = timeoutMs + 2 * o.heartbeatMs + 1000;
-  const claim = await acquireThread(handle, { threadId, options: o, resume, strategy, waitMs });
+  const claim = await acquireThread(handle, {
+    threadId,
+    options: o,
+    resume,
+    strategy,
+    waitMs,
+    config,
+  });
   if (claim.kind === "enqueued") {
     return Object.assign((async function* () {})(), { enqueued: claim.run });
   }
@@ -74,6 +81,7 @@ export async function streamDurably<Chunk = unknown>(
       handle,
       threadId,
       claim: { fence: claim.fence, attempts: 0 },
+      firstRead: claim.firstRead,
       input,
       config: { ...config, control },
       options: o,

@@ -2,6 +2,7 @@
 // a lease this process holds (kept alive by progress), drain at a superstep boundary, record the
 // outcome — and then run the inputs queued behind it (multitask "enqueue"), in order, in whichever
 // process gets to them first.
+import type { FirstRead } from "@agentstate/checkpointer";
 import { isGraphDrained, RunControl } from "@langchain/langgraph";
 import { errorCode, isFenced, RecoveryError } from "./errors.js";
 import { type GraphHandle, threadConfig } from "./graph.js";
@@ -23,6 +24,8 @@ export interface LeasedRun {
   input: unknown;
   config: DurableConfig;
   options: ResolvedRecoveryOptions;
+  /** The graph's first getTuple, read by the claim's statement (see claimAndRead). */
+  firstRead?: FirstRead;
   /** Runs under the lease ahead of the graph (recovery answers in-flight tool calls there). */
   before?: () => Promise<void>;
   /** Hears how the run ended, after the ledger was updated. */
@@ -43,7 +46,7 @@ export async function leasedStream(run: LeasedRun): Promise<AsyncGenerator<unkno
   const control = (run.config.control as RunControl | undefined) ?? new RunControl();
   const config = { ...run.config, control };
   const lease = { fence, leaseSeconds: o.leaseSeconds };
-  const detach = saver.attachLease(threadId, lease);
+  const detach = saver.attachLease(threadId, lease, run.firstRead);
   const controller = new AbortController();
   let lost = false;
   const keeper = new LeaseKeeper(saver, threadId, fence, o, (why: LeaseLoss) => {

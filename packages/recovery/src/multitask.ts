@@ -2,10 +2,12 @@
 // streamDurably (reject, enqueue, interrupt, rollback). The queued inputs themselves run after
 // the current run, from leased-run.ts.
 import { randomBytes } from "node:crypto";
+import type { FirstRead } from "@agentstate/checkpointer";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import { RecoveryError } from "./errors.js";
 import type { GraphHandle } from "./graph.js";
 import { continueQueue } from "./leased-run.js";
-import { claimForRun } from "./ledger/claims.js";
+import { claimAndRead, claimForRun } from "./ledger/claims.js";
 import { cancelHandoff, enqueueInput, requestHandoff } from "./ledger/queue.js";
 import { readRun } from "./ledger/records.js";
 import type { ResolvedRecoveryOptions } from "./options.js";
@@ -43,7 +45,7 @@ export function isEnqueued(value: unknown): value is EnqueuedRun {
 
 /** How the caller gets the thread: claimed (with the checkpoint to fork from), or queued. */
 export type Acquired =
-  | { kind: "claimed"; fence: number; forkFrom?: string }
+  | { kind: "claimed"; fence: number; forkFrom?: string; firstRead?: FirstRead }
   | { kind: "enqueued"; run: EnqueuedRun };
 
 function leaseHeld(threadId: string, owner: string | null | undefined, extra = ""): RecoveryError {
@@ -63,12 +65,14 @@ export interface Acquire {
   strategy: MultitaskStrategy;
   /** How long `interrupt` / `rollback` wait for the current run to stop at a step boundary. */
   waitMs: number;
+  /** The run's config: the claim reads the checkpoint it starts from in the same statement. */
+  config: RunnableConfig;
 }
 
 /** Claims the thread for a new run under `strategy` (see MultitaskStrategy). */
 export async function acquireThread(
   handle: GraphHandle,
-  { threadId, options: o, resume, strategy, waitMs }: Acquire,
+  { threadId, options: o, resume, strategy, waitMs, config }: Acquire,
 ): Promise<Acquired> {
   const { saver } = handle;
   if (!["reject", "enqueue", "interrupt", "rollback"].includes(strategy)) {
@@ -96,6 +100,9 @@ export async function acquireThread(
     }
     throw leaseHeld(threadId, (await readRun(saver, threadId))?.owner);
   }
+  // The claim rides on the run's first read where it can (one round trip for both).
+  const fused = await claimAndRead(saver, { threadId, options: o, resume }, config);
+  if (fused) return { kind: "claimed", fence: fused.fence, firstRead: fused.firstRead };
   const claim = await claimForRun(saver, { threadId, options: o, resume });
   if (claim) return { kind: "claimed", fence: claim.fence };
   if (strategy === "reject") {

@@ -53,6 +53,28 @@ export function readSql(t: Tables, cpSql: string, order: string): string {
   ${chains.select}`;
 }
 
+/** Kinds of the rows readWithSql adds to readSql's: the leading statement's, an archive's. */
+export const PRE_ROW = 8;
+export const ARCHIVED_ROW = 9;
+
+/**
+ * getTuple's read (`read`, a readSql text) after `pre`, another statement whose first result
+ * column is `v`, in one statement: one round trip, one snapshot. Adds a kind-8 row per row of
+ * `pre` (`v` as text in column `a`), and a kind-9 row when the thread ($1) has no checkpoint in
+ * the read and was archived (the ARCHIVED probe getTuple makes otherwise).
+ */
+export function readWithSql(t: Tables, read: string, pre: string): string {
+  if (!read.startsWith("WITH ")) throw new Error("readWithSql: expected a readSql statement");
+  return `WITH pre AS (${pre}),
+  ${read.slice("WITH ".length)}
+  UNION ALL
+  SELECT ${PRE_ROW}, NULL, NULL, NULL, pre.v::text, NULL, NULL, NULL, NULL::bytea, 0 FROM pre
+  UNION ALL
+  SELECT ${ARCHIVED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL::bytea, 0
+  WHERE NOT EXISTS (SELECT 1 FROM cp) AND EXISTS (
+    SELECT 1 FROM ${t.archives} WHERE thread_id = $1 AND status = 'archived')`;
+}
+
 export const CP_COLUMNS =
   "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata";
 

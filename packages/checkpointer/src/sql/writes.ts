@@ -79,12 +79,38 @@ const GUARD = {
   params: (g: Guard): unknown[] => [g.fence],
 } as const;
 
+/**
+ * Rows a single put or putWrites may carry for its statement to be prepared (see
+ * QueryOptions.prepare): the usual shapes, so a connection keeps a few dozen statements.
+ */
+const PREPARED_ROWS = 16;
+
+/** Statement texts by shape, per table set: built once, and the same string every time. */
+const texts = new WeakMap<Tables, Map<string, string>>();
+function memo(t: Tables, key: string, build: () => string): string {
+  let known = texts.get(t);
+  if (!known) {
+    known = new Map();
+    texts.set(t, known);
+  }
+  let sql = known.get(key);
+  if (sql === undefined) {
+    sql = build();
+    known.set(key, sql);
+  }
+  return sql;
+}
+
 /** A put alone: $1–$6 the checkpoint row, then the guard (if any), then 4 per blob. */
 export function putStatement(t: Tables, job: Extract<WriteJob, { kind: "put" }>) {
   const params = CHECKPOINT.params(job.checkpoint);
   if (job.guard) params.push(...GUARD.params(job.guard));
   for (const b of job.blobs) params.push(...BLOB.params(b));
-  return { sql: putSql(t, job.blobs.length, !!job.guard), params };
+  const n = job.blobs.length;
+  const guarded = !!job.guard;
+  if (n > PREPARED_ROWS) return { sql: putSql(t, n, guarded), params, prepare: false };
+  const sql = memo(t, `put:${n}:${guarded}`, () => putSql(t, n, guarded));
+  return { sql, params, prepare: true };
 }
 
 /** A task's writes alone: $1–$5 the task, then the guard (if any), then 4 per write, special first. */
@@ -99,7 +125,10 @@ export function putWritesStatement(
   if (guard) params.push(...GUARD.params(guard));
   for (const w of special) params.push(...WRITE.params(w));
   for (const w of regular) params.push(...WRITE.params(w));
-  return { sql: putWritesSql(t, special.length, regular.length, !!guard), params };
+  const [s, r, g] = [special.length, regular.length, !!guard];
+  if (s + r > PREPARED_ROWS) return { sql: putWritesSql(t, s, r, g), params, prepare: false };
+  const sql = memo(t, `writes:${s}:${r}:${g}`, () => putWritesSql(t, s, r, g));
+  return { sql, params, prepare: true };
 }
 
 /** Parameters of a putWrites statement before its write rows (task, then guard). */

@@ -1,7 +1,16 @@
 // The claims: the one conditional statement each by which a run takes a thread — a new run the app
 // starts, a recovery of a stuck thread, a restart of a run that died before its first checkpoint.
 // Each bumps the fence, so writes of any earlier owner are refused from then on.
-import { type DbSeam, liveLease } from "@agentstate/checkpointer";
+import {
+  type DbSeam,
+  type FirstRead,
+  LEASED_STATUSES,
+  liveLease,
+  type PostgresCheckpointer,
+  statusList,
+  type Tables,
+} from "@agentstate/checkpointer";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import type { ResolvedRecoveryOptions } from "../options.js";
 import type { ResumeRecord } from "../types.js";
 import { backoffParams, backoffSql } from "./backoff.js";
@@ -33,6 +42,44 @@ export interface RunClaim {
 }
 
 /**
+ * SQL of claimForRun. Parameters: $1 the thread id, then owner, lease seconds, graph id, resume
+ * record and handoff token from `$first` on; returns the new fence as `v`. `withRead`: the claim
+ * rides on the run's first getTuple (see claimAndRead), and so takes the thread only where that
+ * read, made on the statement's snapshot, cannot miss a write: no run held the thread (no ledger
+ * row, or a status no lease writes under) and the row did not change after the snapshot (xmin).
+ */
+function runClaimSql(t: Tables, first: number, withRead: boolean): string {
+  const [owner, lease, graph, resume, handoff] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  const quiet = withRead
+    ? `AND r.xmin = (SELECT x FROM seen) AND (SELECT status FROM seen) NOT IN ${statusList(LEASED_STATUSES)}`
+    : "";
+  return `WITH head AS (SELECT jsonb_build_object('start_head', (${headCheckpointSql(t.checkpoints)})) AS d)
+     ${withRead ? `, seen AS (SELECT xmin AS x, status FROM ${t.runs} WHERE thread_id = $1)` : ""}
+     INSERT INTO ${t.runs} AS r (thread_id, status, owner, lease_until, heartbeat_at, fence,
+       attempts, graph_id, started_at, updated_at, details)
+     SELECT $1, 'running', ${owner}, now() + make_interval(secs => ${lease}::float8), now(), 1, 0,
+       ${graph}, now(), now(), ${resume}::jsonb || head.d FROM head
+     ON CONFLICT (thread_id) DO UPDATE SET status = 'running', owner = ${owner},
+       lease_until = now() + make_interval(secs => ${lease}::float8), heartbeat_at = now(),
+       fence = r.fence + 1, attempts = 0, next_attempt_at = NULL, last_error = NULL,
+       error_kind = NULL, needs_review = false, graph_id = coalesce(${graph}, r.graph_id),
+       started_at = now(), updated_at = now(),
+       details = (r.details - 'attempt_head' - 'reason' - 'config' - 'input' - 'handoff')
+         || EXCLUDED.details
+     WHERE NOT ${liveLease("r")}
+       AND NOT (${RESERVED} AND r.details->>'handoff' IS DISTINCT FROM ${handoff}::text) ${quiet}
+     RETURNING r.fence AS v`;
+}
+
+const runClaimParams = ({ options: o, resume = {}, handoff = null }: RunClaim) => [
+  o.owner,
+  o.leaseSeconds,
+  o.graphId ?? null,
+  JSON.stringify(resume),
+  handoff,
+];
+
+/**
  * Claims a thread for a new run started by the application. Succeeds unless another owner holds
  * a live lease (or a drain reserved it for another multitask request than `handoff`); bumps the
  * fence so any earlier owner's writes are rejected from now on. Records the head checkpoint the
@@ -40,29 +87,43 @@ export interface RunClaim {
  */
 export async function claimForRun(
   db: DbSeam,
-  { threadId, options: o, resume = {}, handoff = null }: RunClaim,
+  claim: RunClaim,
 ): Promise<{ fence: number } | undefined> {
-  const t = db.tables;
-  const rows = await db.run<{ fence: string }>(
+  const rows = await db.run<{ v: string }>(
     "claimForRun()",
-    `WITH head AS (SELECT jsonb_build_object('start_head', (${headCheckpointSql(t.checkpoints)})) AS d)
-     INSERT INTO ${t.runs} AS r (thread_id, status, owner, lease_until, heartbeat_at, fence,
-       attempts, graph_id, started_at, updated_at, details)
-     SELECT $1, 'running', $2, now() + make_interval(secs => $3::float8), now(), 1, 0, $4, now(), now(),
-       $5::jsonb || head.d FROM head
-     ON CONFLICT (thread_id) DO UPDATE SET status = 'running', owner = $2,
-       lease_until = now() + make_interval(secs => $3::float8), heartbeat_at = now(),
-       fence = r.fence + 1, attempts = 0, next_attempt_at = NULL, last_error = NULL,
-       error_kind = NULL, needs_review = false, graph_id = coalesce($4, r.graph_id),
-       started_at = now(), updated_at = now(),
-       details = (r.details - 'attempt_head' - 'reason' - 'config' - 'input' - 'handoff')
-         || EXCLUDED.details
-     WHERE NOT ${liveLease("r")}
-       AND NOT (${RESERVED} AND r.details->>'handoff' IS DISTINCT FROM $6::text)
-     RETURNING r.fence`,
-    [threadId, o.owner, o.leaseSeconds, o.graphId ?? null, JSON.stringify(resume), handoff],
+    runClaimSql(db.tables, 2, false),
+    [claim.threadId, ...runClaimParams(claim)],
+    { prepare: true }, // once per durable run
   );
-  return rows[0] ? { fence: Number(rows[0].fence) } : undefined;
+  return rows[0] ? { fence: Number(rows[0].v) } : undefined;
+}
+
+/** What claimAndRead needs of the saver: a claim and getTuple as one statement. */
+export type ReadingSaver = Pick<PostgresCheckpointer, "tables" | "getTupleWith">;
+
+/**
+ * claimForRun and the run's first getTuple (`config`) in one statement, on one snapshot: the
+ * claim costs no round trip of its own. Undefined when it did not claim — the thread is held, or
+ * was held or changed too recently for the read to be trusted: claimForRun then decides.
+ */
+export async function claimAndRead(
+  saver: ReadingSaver,
+  claim: RunClaim,
+  config: RunnableConfig,
+): Promise<{ fence: number; firstRead: FirstRead } | undefined> {
+  const c = config.configurable ?? {};
+  const { tuple, pre } = await saver.getTupleWith(config, "claimForRun()", {
+    sql: (first) => runClaimSql(saver.tables, first, true),
+    params: runClaimParams(claim),
+  });
+  if (pre[0] === undefined) return undefined;
+  const firstRead: FirstRead = {
+    threadId: claim.threadId,
+    checkpointNs: c.checkpoint_ns ?? "",
+    checkpointId: c.checkpoint_id || undefined,
+    tuple,
+  };
+  return { fence: Number(pre[0]), firstRead };
 }
 
 export interface RecoveryClaim {

@@ -69,6 +69,7 @@ export async function finishRun(
       outcome.needsReview ?? false,
       outcome.reason ?? null,
     ],
+    { prepare: true }, // once per durable run
   );
   return row ? { queued: row.queued } : undefined;
 }
