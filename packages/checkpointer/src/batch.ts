@@ -8,17 +8,20 @@ interface Queued {
   keys: string[];
   /** The fence the job is written under, "" when unguarded. */
   fence: string;
-  resolve(): void;
+  resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
+/** What one job of a combined statement gets: its own error, or its result (outcomes have one). */
+export type JobResult = { error: Error } | { value: unknown };
+
 export interface WriteRunner {
-  one(job: WriteJob): Promise<void>;
+  one(job: WriteJob): Promise<unknown>;
   /**
    * The jobs as one statement; rows of one key are merged, the later job winning. Returns, per
-   * job, the error that job alone gets (a guarded job whose run lost its fence), or undefined.
+   * job, the error that job alone gets (a guarded job whose run lost its fence), or its result.
    */
-  many(jobs: WriteJob[]): Promise<Array<Error | undefined>>;
+  many(jobs: WriteJob[]): Promise<JobResult[]>;
   /** Parameters a job adds to a combined statement. */
   params(job: WriteJob): number;
   maxParams: number;
@@ -46,9 +49,9 @@ export class WriteCoalescer {
     private readonly runner: WriteRunner,
   ) {}
 
-  submit(job: WriteJob): Promise<void> {
+  submit(job: WriteJob): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const fence = job.guard ? String(job.guard.fence) : "";
+      const fence = job.kind !== "outcome" && job.guard ? String(job.guard.fence) : "";
       this.queue.push({ job, keys: rowKeys(job), fence, resolve, reject });
       this.pump();
     });
@@ -99,15 +102,15 @@ export class WriteCoalescer {
   private async execute(batch: Queued[]): Promise<void> {
     try {
       if (batch.length === 1) {
-        await this.runner.one((batch[0] as Queued).job);
-        (batch[0] as Queued).resolve();
+        const only = batch[0] as Queued;
+        only.resolve(await this.runner.one(only.job));
         return;
       }
-      const errors = await this.runner.many(batch.map((q) => q.job));
+      const results = await this.runner.many(batch.map((q) => q.job));
       batch.forEach((q, i) => {
-        const error = errors[i];
-        if (error) q.reject(error);
-        else q.resolve();
+        const result = results[i] as JobResult;
+        if ("error" in result) q.reject(result.error);
+        else q.resolve(result.value);
       });
     } catch (error) {
       if (batch.length === 1 || isConnectionError(error)) {
@@ -131,11 +134,13 @@ export function writeKey(t: TaskRef, row: WriteRow): string {
 }
 
 /**
- * Rows a job writes where order matters: upserts (checkpoints, special writes: last wins) and
- * regular writes (first wins). Blobs are not tracked: a (channel, version) names one value.
+ * Rows a job writes where order matters: upserts (checkpoints, special writes: last wins),
+ * regular writes (first wins) and a run's ledger row (an outcome: Postgres updates a row once per
+ * statement). Blobs are not tracked: a (channel, version) names one value.
  */
 function rowKeys(job: WriteJob): string[] {
   if (job.kind === "put") return [checkpointKey(job.checkpoint)];
+  if (job.kind === "outcome") return [`r\u0000${job.outcome.threadId}`];
   const keys: string[] = [];
   for (const row of job.special) keys.push(writeKey(job.task, row));
   for (const row of job.regular) keys.push(writeKey(job.task, row));

@@ -103,3 +103,4 @@ export {
   SETTLED_STATUSES,
   statusList,
 } from "./sql/runs.js";
+export type { OutcomeResult, OutcomeRow } from "./sql/writes.js";

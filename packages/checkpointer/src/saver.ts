@@ -70,7 +70,7 @@ import {
   readSql,
   readWithSql,
 } from "./sql/statements.js";
-import type { BlobRow, WriteRow } from "./sql/writes.js";
+import type { BlobRow, OutcomeResult, OutcomeRow, WriteRow } from "./sql/writes.js";
 import { nextChannelVersion } from "./versions.js";
 import { asOperation, CheckpointWriter } from "./writer.js";
 
@@ -202,6 +202,15 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
    */
   leaseActivity(lease: WriteLease): LeaseActivity | undefined {
     return this.activity.get(lease);
+  }
+
+  /**
+   * Records a durable run's outcome in its ledger row (@agentstate/recovery's finishRun), only
+   * while the run still holds `row.fence`: undefined otherwise. Joins group commit like a write,
+   * so concurrent runs' outcomes share statements with each other's checkpoints.
+   */
+  recordRunOutcome(row: OutcomeRow): Promise<OutcomeResult> {
+    return this.tracked(this.writer.outcome(row));
   }
 
   getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {

@@ -1,17 +1,21 @@
 // Sends the saver's writes: alone, or through group commit (batch.ts) as one combined statement,
 // guarded by a durable run's fence or not. The saver serializes and validates; this module only
 // turns typed jobs into statements and their results into FENCED errors.
-import { checkpointKey, WriteCoalescer, writeKey } from "./batch.js";
+import { checkpointKey, type JobResult, WriteCoalescer, writeKey } from "./batch.js";
 import { CheckpointerError, wrapDbError } from "./errors.js";
 import { invalid } from "./input.js";
 import type { DbSeam } from "./seam.js";
 import {
   type BatchGuard,
+  type BatchResultRow,
   type BatchRows,
   batchParams,
   batchStatement,
   type Guard,
   guardKey,
+  type OutcomeResult,
+  type OutcomeRow,
+  outcomeStatement,
   putStatement,
   putWritesHeadParams,
   putWritesStatement,
@@ -61,6 +65,15 @@ export class CheckpointWriter {
     await this.one(job);
   }
 
+  /** Records a durable run's outcome (see OutcomeRow); joins group commit like the writes. */
+  async outcome(row: OutcomeRow): Promise<OutcomeResult> {
+    const job = { kind: "outcome", outcome: row } as const;
+    if (this.coalescer) {
+      return (await this.coalescer.submit(job).catch(asOperation("finishRun()"))) as OutcomeResult;
+    }
+    return this.one(job) as Promise<OutcomeResult>;
+  }
+
   /** Stores a task's writes, all or nothing; FENCED if its guard no longer holds. */
   async putWrites(job: Extract<WriteJob, { kind: "writes" }>): Promise<void> {
     if (this.coalescer && batchParams(job) <= MAX_PARAMS) {
@@ -96,13 +109,18 @@ export class CheckpointWriter {
     });
   }
 
-  /** One job alone, as its own statement. */
-  private async one(job: WriteJob): Promise<void> {
+  /** One job alone, as its own statement; an outcome's result, undefined for writes. */
+  private async one(job: WriteJob): Promise<OutcomeResult> {
+    if (job.kind === "outcome") {
+      const { sql, params, prepare } = outcomeStatement(this.db.tables, job.outcome);
+      const rows = await this.db.run<{ queued: boolean }>("finishRun()", sql, params, { prepare });
+      return rows[0] ? { queued: rows[0].queued } : undefined;
+    }
     if (job.kind === "put") {
       const { sql, params, prepare } = putStatement(this.db.tables, job);
       const rows = await this.db.run<{ ok?: number }>("put()", sql, params, { prepare });
       if (job.guard && !rows[0]?.ok) throw fenced(job.checkpoint.threadId, job.guard, "put");
-      return;
+      return undefined;
     }
     const { sql, params, prepare } = putWritesStatement(
       this.db.tables,
@@ -113,6 +131,7 @@ export class CheckpointWriter {
     );
     const rows = await this.db.run<{ ok?: number }>("putWrites()", sql, params, { prepare });
     if (job.guard && !rows[0]?.ok) throw fenced(job.task.threadId, job.guard, "putWrites");
+    return undefined;
   }
 
   /**
@@ -121,12 +140,23 @@ export class CheckpointWriter {
    * twice in a statement; inserts-if-absent (blobs, regular writes) keep every row, so the first
    * one stays. Guarded jobs learn from the result whether their fence still held.
    */
-  private async many(jobs: WriteJob[]): Promise<Array<Error | undefined>> {
+  private async many(jobs: WriteJob[]): Promise<JobResult[]> {
     const guards = new Map<string, BatchGuard>();
-    const rows: BatchRows = { guards: [], blobs: [], checkpoints: [], special: [], regular: [] };
+    const rows: BatchRows = {
+      guards: [],
+      blobs: [],
+      checkpoints: [],
+      special: [],
+      regular: [],
+      outcomes: [],
+    };
     const checkpoints = new Map<string, BatchRows["checkpoints"][number]>();
     const special = new Map<string, BatchRows["special"][number]>();
     for (const job of jobs) {
+      if (job.kind === "outcome") {
+        rows.outcomes.push(job.outcome);
+        continue;
+      }
       const fence = job.guard?.fence ?? null;
       if (job.kind === "put") {
         const c = job.checkpoint;
@@ -145,18 +175,22 @@ export class CheckpointWriter {
     rows.checkpoints = [...checkpoints.values()];
     rows.special = [...special.values()];
     const { sql, params } = batchStatement(this.db.tables, rows);
-    const result = await this.db.run<{ thread_id?: string; fence?: string }>(
-      "writeBatch()",
-      sql,
-      params,
-    );
-    if (guards.size === 0) return jobs.map(() => undefined);
-    const held = new Set(result.map((r) => guardKey(r.thread_id ?? "", r.fence ?? "")));
-    return jobs.map((job) => {
-      if (!job.guard) return undefined;
+    const result = await this.db.run<BatchResultRow>("writeBatch()", sql, params);
+    const held = new Set<string>();
+    const settled = new Map<string, boolean>();
+    for (const r of result) {
+      if (r.k === "g") held.add(guardKey(r.thread_id, r.fence));
+      else if (r.k === "o") settled.set(guardKey(r.thread_id, r.fence), r.queued === true);
+    }
+    return jobs.map((job): JobResult => {
+      if (job.kind === "outcome") {
+        const queued = settled.get(guardKey(job.outcome.threadId, job.outcome.fence));
+        return { value: queued === undefined ? undefined : { queued } };
+      }
+      if (!job.guard) return { value: undefined };
       const threadId = job.kind === "put" ? job.checkpoint.threadId : job.task.threadId;
-      if (held.has(guardKey(threadId, job.guard.fence))) return undefined;
-      return fenced(threadId, job.guard, job.kind === "put" ? "put" : "putWrites");
+      if (held.has(guardKey(threadId, job.guard.fence))) return { value: undefined };
+      return { error: fenced(threadId, job.guard, job.kind === "put" ? "put" : "putWrites") };
     });
   }
 }

@@ -163,6 +163,84 @@ describe.each(targets)("group commit of concurrent writes ($name)", (target) => 
     expect(idA).toBeTruthy();
   });
 
+  it("run outcomes join the combined statement: each settles its own row, a stale fence none", async () => {
+    const runs = saver.tables.runs;
+    await saver.db.query(
+      `INSERT INTO ${runs} (thread_id, status, fence, lease_until, attempts)
+       VALUES ('oc-a', 'running', 2, now() + interval '1 hour', 3),
+              ('oc-b', 'running', 4, now() + interval '1 hour', 1),
+              ('oc-c', 'running', 9, now() + interval '1 hour', 0)`,
+    );
+    await saver.db.query(
+      `INSERT INTO ${saver.tables.runQueue} (thread_id, graph_id, details) VALUES ('oc-b', NULL, '{}')`,
+    );
+    statements.length = 0;
+    const outcome = (threadId: string, fence: number, status: "completed" | "failed") =>
+      saver.recordRunOutcome({
+        threadId,
+        fence,
+        status,
+        headCheckpointId: `head-${threadId}`,
+        error: status === "failed" ? "boom" : null,
+        retryInSeconds: status === "failed" ? 30 : null,
+        errorKind: status === "failed" ? "transient" : null,
+        needsReview: false,
+        reason: null,
+      });
+    // The blocker is an outcome too (of a thread with no row: it settles nothing), sent first;
+    // the three outcomes queue behind it and go together.
+    const blocker = outcome("oc-none", 1, "completed");
+    const results = await Promise.all([
+      outcome("oc-a", 2, "completed"),
+      outcome("oc-b", 4, "failed"),
+      outcome("oc-c", 8, "completed"), // taken over: fence 9 now
+      blocker,
+    ]);
+    expect(results).toEqual([{ queued: false }, { queued: true }, undefined, undefined]);
+    expect(statements).toEqual(["finishRun", "writeBatch"]);
+    const { rows } = await saver.db.query<Record<string, unknown>>(
+      `SELECT thread_id, status, owner, head_checkpoint_id AS head, attempts, last_error AS error,
+         lease_until IS NULL AS released, next_attempt_at > now() AS backoff
+       FROM ${runs} WHERE thread_id LIKE 'oc-%' ORDER BY thread_id`,
+    );
+    expect(rows).toEqual([
+      {
+        thread_id: "oc-a",
+        status: "completed",
+        owner: null,
+        head: "head-oc-a",
+        attempts: 0,
+        error: null,
+        released: true,
+        backoff: null,
+      },
+      {
+        thread_id: "oc-b",
+        status: "failed",
+        owner: null,
+        head: "head-oc-b",
+        attempts: 1,
+        error: "boom",
+        released: false,
+        backoff: true,
+      },
+      {
+        thread_id: "oc-c",
+        status: "running",
+        owner: null,
+        head: null,
+        attempts: 0,
+        error: null,
+        released: false,
+        backoff: null,
+      },
+    ]);
+    // alone, an outcome is its own statement
+    statements.length = 0;
+    expect(await outcome("oc-b", 4, "completed")).toEqual({ queued: true });
+    expect(statements).toEqual(["finishRun"]);
+  });
+
   it("a leased put writes no ledger row: renewing the lease is the lease keeper's", async () => {
     const runs = saver.tables.runs;
     await saver.db.query(

@@ -176,19 +176,30 @@ describe.skipIf(!pgUp)("durable runs: round trips", () => {
     }
   });
 
-  it("leased writes of concurrent runs share group-commit statements", async () => {
+  it("leased writes and outcomes of concurrent runs share group-commit statements", async () => {
     const saver = new PostgresCheckpointer(env.saver.db, undefined, {
       schema: env.saver.options.schema,
       maxConcurrentWrites: 1,
     });
+    const statements: string[] = [];
+    saver.onOperation((e) => statements.push(e.operation));
     const before = new Map(saver.batchSizes);
     const graph = chain(saver, 6);
+    const ids = Array.from({ length: 8 }, (_, i) => `rt-gc-${seq}-${i}`);
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        runDurably(graph, { n: 0 }, { configurable: { thread_id: `rt-gc-${seq}-${i}` } }),
-      ),
+      ids.map((id) => runDurably(graph, { n: 0 }, { configurable: { thread_id: id } })),
     );
     expect(results).toEqual(Array.from({ length: 8 }, () => ({ n: 6 })));
+    // Outcomes that met others in the queue went in a combined statement, not alone.
+    expect(statements.filter((op) => op === "finishRun").length).toBeLessThan(8);
+    for (const id of ids) {
+      const run = await readRun(env.saver, id);
+      const state = await graph.getState({ configurable: { thread_id: id } });
+      expect({ status: run?.status, head: run?.headCheckpointId }).toEqual({
+        status: "completed",
+        head: state.config.configurable.checkpoint_id,
+      });
+    }
     let shared = 0;
     for (const [size, n] of saver.batchSizes) {
       if (size > 1) shared += n - (before.get(size) ?? 0);

@@ -47,9 +47,31 @@ export interface Guard {
   leaseSeconds: number;
 }
 
+/**
+ * A durable run's recorded outcome (@agentstate/recovery's finishRun): its ledger row settles,
+ * the lease is released, and the result says whether inputs are queued behind it. Lands only
+ * while the run still holds `fence`.
+ */
+export interface OutcomeRow {
+  threadId: string;
+  fence: number | string;
+  status: "completed" | "waiting" | "failed" | "dead";
+  headCheckpointId: string | null;
+  error: string | null;
+  /** For failed: when the next attempt may start. */
+  retryInSeconds: number | null;
+  errorKind: string | null;
+  needsReview: boolean;
+  reason: string | null;
+}
+
+/** What an outcome's statement returns: undefined when the run no longer held its fence. */
+export type OutcomeResult = { queued: boolean } | undefined;
+
 export type WriteJob =
   | { kind: "put"; checkpoint: CheckpointRow; blobs: BlobRow[]; guard?: Guard }
-  | { kind: "writes"; task: TaskRef; special: WriteRow[]; regular: WriteRow[]; guard?: Guard };
+  | { kind: "writes"; task: TaskRef; special: WriteRow[]; regular: WriteRow[]; guard?: Guard }
+  | { kind: "outcome"; outcome: OutcomeRow };
 
 const BLOB = {
   types: ["text", "text", "text", "bytea"],
@@ -73,6 +95,20 @@ const TASK = {
 const WRITE = {
   types: ["text", "integer", "text", "bytea"],
   params: (w: WriteRow): unknown[] => [w.channel, w.idx, w.type, w.blob],
+} as const;
+const OUTCOME = {
+  types: ["text", "bigint", "text", "text", "text", "float8", "text", "boolean", "text"],
+  params: (o: OutcomeRow): unknown[] => [
+    o.threadId,
+    o.fence,
+    o.status,
+    o.headCheckpointId,
+    o.error,
+    o.retryInSeconds,
+    o.errorKind,
+    o.needsReview,
+    o.reason,
+  ],
 } as const;
 const GUARD = {
   types: ["bigint"],
@@ -215,6 +251,34 @@ function putWritesSql(
   return `WITH ${ctes.join(",\n")}\n${tail}`;
 }
 
+/**
+ * The settling UPDATE of an outcome, for the rows of `source` (columns thread_id, fence, status,
+ * head, error, retry, kind, review, reason): status, lease released (a failed run's lease ends
+ * now, so its backoff decides), attempts reset by a settled run, the retry time, the head.
+ */
+function outcomeUpdate(t: Tables, source: string): string {
+  return `UPDATE ${t.runs} AS r SET status = v.status, owner = NULL,
+       lease_until = CASE WHEN v.status = 'failed' THEN now() ELSE NULL END,
+       attempts = CASE WHEN v.status IN ('completed', 'waiting') THEN 0 ELSE r.attempts END,
+       next_attempt_at = CASE WHEN v.retry IS NULL THEN NULL ELSE now() + make_interval(secs => v.retry) END,
+       head_checkpoint_id = coalesce(v.head, r.head_checkpoint_id), last_error = v.error,
+       error_kind = v.kind, needs_review = v.review,
+       details = CASE WHEN v.reason IS NULL THEN r.details - 'reason'
+         ELSE r.details || jsonb_build_object('reason', v.reason) END, updated_at = now()
+     FROM ${source} AS v(thread_id, fence, status, head, error, retry, kind, review, reason)
+     WHERE r.thread_id = v.thread_id AND r.fence = v.fence
+     RETURNING r.thread_id, r.fence::text AS fence,
+       EXISTS (SELECT 1 FROM ${t.runQueue} q WHERE q.thread_id = r.thread_id) AS queued`;
+}
+
+/** An outcome alone: one row `queued` if the run still held its fence, none otherwise. */
+export function outcomeStatement(t: Tables, row: OutcomeRow) {
+  const sql = memo(t, "outcome", () =>
+    outcomeUpdate(t, `(VALUES ${valuesRows(1, OUTCOME.types, 1)})`),
+  );
+  return { sql, params: OUTCOME.params(row), prepare: true };
+}
+
 // ── Group commit ─────────────────────────────────────────────────────────────────────────────
 // In a combined statement every row carries its thread and namespace, and, when any job of the
 // batch is guarded, the fence it was written under (NULL: unguarded).
@@ -226,6 +290,7 @@ const BATCH_GUARD = ["text", "bigint", "boolean"] as const;
 
 /** Parameters a job adds to a combined statement, counting the fence column and its guard row. */
 export function batchParams(job: WriteJob): number {
+  if (job.kind === "outcome") return OUTCOME.types.length;
   const fence = 1;
   const guard = job.guard ? BATCH_GUARD.length : 0;
   if (job.kind === "put") {
@@ -252,6 +317,15 @@ export interface BatchRows {
   checkpoints: Array<{ row: CheckpointRow; fence: number | string | null }>;
   special: Array<{ task: TaskRef; row: WriteRow; fence: number | string | null }>;
   regular: Array<{ task: TaskRef; row: WriteRow; fence: number | string | null }>;
+  outcomes: OutcomeRow[];
+}
+
+/** A row of a combined statement's result: a guard that held ("g"), or a settled outcome ("o"). */
+export interface BatchResultRow {
+  k: "g" | "o";
+  thread_id: string;
+  fence: string;
+  queued: boolean | null;
 }
 
 /**
@@ -338,6 +412,18 @@ export function batchStatement(t: Tables, rows: BatchRows) {
   };
   if (rows.special.length > 0) ctes.push(`s AS (${writes(rows.special, SPECIAL_CONFLICT)})`);
   if (rows.regular.length > 0) ctes.push(`r AS (${writes(rows.regular, "DO NOTHING")})`);
-  const tail = guarded ? "SELECT thread_id, fence::text AS fence FROM guard" : "SELECT 1 AS ok";
+  const tails: string[] = [];
+  if (guarded)
+    tails.push(
+      "SELECT 'g' AS k, thread_id, fence::text AS fence, NULL::boolean AS queued FROM guard",
+    );
+  if (rows.outcomes.length > 0) {
+    const v = `(VALUES ${valuesRows(rows.outcomes.length, OUTCOME.types, next)})`;
+    next += rows.outcomes.length * OUTCOME.types.length;
+    for (const o of rows.outcomes) params.push(...OUTCOME.params(o));
+    ctes.push(`o AS (${outcomeUpdate(t, v)})`);
+    tails.push("SELECT 'o' AS k, thread_id, fence, queued FROM o");
+  }
+  const tail = tails.length > 0 ? tails.join("\nUNION ALL\n") : "SELECT 1 AS ok";
   return { sql: `WITH ${ctes.join(",\n")}\n${tail}`, params };
 }

@@ -1,10 +1,14 @@
 // A run's life in its ledger row after the claim: lease renewal by the owner (and the check a
 // stalled run makes instead), the recorded end — finished, drained at a step boundary, or dead —
 // and the status a classification writes for a thread no lease holder speaks for.
-import { type DbSeam, leasedStatus, liveLease } from "@agentstate/checkpointer";
+import {
+  type DbSeam,
+  leasedStatus,
+  liveLease,
+  type PostgresCheckpointer,
+} from "@agentstate/checkpointer";
 import type { RunOutcome } from "../types.js";
 import { RUNS_CHANNEL } from "./channel.js";
-import { queueTable } from "./queue.js";
 
 /**
  * Heartbeat: pushes the lease out while this owner still holds `fence`. Undefined = lease lost;
@@ -38,40 +42,29 @@ export async function holdsLease(db: DbSeam, threadId: string, fence: number): P
 }
 
 /**
- * Records the outcome and releases the lease, only if this owner still holds `fence`. A failed
- * run keeps `lease_until` (set to now) so it stays in the sweep index; other outcomes drop it.
+ * Records how a run ended (see RunOutcome) and releases its lease: only if `fence` is still this
+ * owner's (undefined otherwise). A failed run keeps `lease_until` (set to now), so it stays in
+ * the sweep index; other outcomes drop it. `queued`: inputs are waiting behind the run (multitask
+ * "enqueue"). The checkpointer sends it through group commit, so concurrent runs' outcomes share
+ * statements with their checkpoints (PostgresCheckpointer.recordRunOutcome).
  */
 export async function finishRun(
-  db: DbSeam,
+  saver: Pick<PostgresCheckpointer, "recordRunOutcome">,
   threadId: string,
   fence: number,
   outcome: RunOutcome,
 ): Promise<{ queued: boolean } | undefined> {
-  const [row] = await db.run<{ queued: boolean }>(
-    "finishRun()",
-    `UPDATE ${db.tables.runs} SET status = $3, owner = NULL,
-       lease_until = CASE WHEN $3 = 'failed' THEN now() ELSE NULL END,
-       attempts = CASE WHEN $3 IN ('completed', 'waiting') THEN 0 ELSE attempts END,
-       next_attempt_at = CASE WHEN $6::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $6::float8) END,
-       head_checkpoint_id = coalesce($4, head_checkpoint_id), last_error = $5, error_kind = $7,
-       needs_review = $8, details = CASE WHEN $9::text IS NULL THEN details - 'reason'
-         ELSE details || jsonb_build_object('reason', $9::text) END, updated_at = now()
-     WHERE thread_id = $1 AND fence = $2
-     RETURNING EXISTS (SELECT 1 FROM ${queueTable(db)} q WHERE q.thread_id = $1) AS queued`,
-    [
-      threadId,
-      fence,
-      outcome.status,
-      outcome.headCheckpointId ?? null,
-      outcome.error ?? null,
-      outcome.retryInSeconds ?? null,
-      outcome.errorKind ?? null,
-      outcome.needsReview ?? false,
-      outcome.reason ?? null,
-    ],
-    { prepare: true }, // once per durable run
-  );
-  return row ? { queued: row.queued } : undefined;
+  return saver.recordRunOutcome({
+    threadId,
+    fence,
+    status: outcome.status,
+    headCheckpointId: outcome.headCheckpointId ?? null,
+    error: outcome.error ?? null,
+    retryInSeconds: outcome.retryInSeconds ?? null,
+    errorKind: outcome.errorKind ?? null,
+    needsReview: outcome.needsReview ?? false,
+    reason: outcome.reason ?? null,
+  });
 }
 
 export interface Drain {
