@@ -2,12 +2,16 @@
  * @agentstate/recovery: (1) a sweep over 10,000 threads of which 100 are stuck — candidate query
  * plans and the time to find, classify and resume them all; (2) the cost of durable runs (claim,
  * lease piggybacked on every checkpoint write, outcome) against plain runs on the same
- * checkpointer. Figures from one run on this machine; nothing here asserts on time.
+ * checkpointer; (3) recovery throughput: 1,000 crashed threads resumed by four workers against
+ * the same steps run fresh, with the sweep outcomes and the statements each side sent. Figures
+ * from one run on this machine; nothing here asserts on time.
  *
  *   npx tsx scripts/bench-recovery.ts
  *   node --conditions=agentstate-source --import tsx scripts/bench-recovery.ts
+ *   BENCH_PARTS=3 BENCH_QUICK=1 npx tsx scripts/bench-recovery.ts   # only part 3, small
  *
- * Env: DATABASE_URL (loopback only), BENCH_QUICK=1 (1,000 threads, fewer repetitions).
+ * Env: DATABASE_URL (loopback only), BENCH_QUICK=1 (1,000 threads, fewer repetitions, 200
+ * threads in part 3), BENCH_PARTS (comma-separated parts to run, e.g. "3" or "1,3"; default all).
  */
 import { performance } from "node:perf_hooks";
 import { runWithSourceCondition } from "./lib/main.js";
@@ -26,6 +30,8 @@ interface Config {
   recoverThreads: number;
   /** Work per step (ms): 0 measures the database-bound floor; the others a tool or model call. */
   stepMs: number[];
+  /** Parts to run (BENCH_PARTS): 1 sweep, 2 durable-run overhead, 3 recovery throughput. */
+  parts: Set<number>;
 }
 
 function config(): Config {
@@ -39,7 +45,17 @@ function config(): Config {
     concurrency: 8,
     stepMs: quick ? [0, 20] : [0, 20, 100],
     recoverThreads: quick ? 200 : 1_000,
+    parts: parseParts(process.env.BENCH_PARTS),
   };
+}
+
+function parseParts(value: string | undefined): Set<number> {
+  if (!value?.trim()) return new Set([1, 2, 3]);
+  const parts = value.split(",").map((p) => Number(p.trim()));
+  if (parts.some((p) => ![1, 2, 3].includes(p))) {
+    throw new Error(`BENCH_PARTS: expected a comma-separated list of 1, 2, 3; got "${value}"`);
+  }
+  return new Set(parts);
 }
 
 export async function main(): Promise<void> {
@@ -77,268 +93,330 @@ export async function main(): Promise<void> {
     console.log(`database ${databaseUrl().replace(/:[^:@/]*@/, ":***@")}, schema ${schema}`);
 
     // ── 1. sweep ──────────────────────────────────────────────────────────────────────────
-    const graph = chain(4);
-    await recovery.runDurably(graph, { n: 0 }, { configurable: { thread_id: "tpl-done" } });
-    // Pending at s3 with no writes: what a run killed between steps leaves behind.
-    await chain(4, ["s3"]).invoke({ n: 0 }, { configurable: { thread_id: "tpl-stuck" } });
-    const done = cfg.threads - cfg.stuck;
-    const built = performance.now();
-    await cloneThreads(pool, t, "tpl-done", "done-", done);
-    await cloneThreads(pool, t, "tpl-stuck", "stuck-", cfg.stuck);
-    await pool.query(
-      `INSERT INTO ${t.runs} (thread_id, status, graph_id, head_checkpoint_id, updated_at)
+    if (cfg.parts.has(1)) {
+      const graph = chain(4);
+      await recovery.runDurably(graph, { n: 0 }, { configurable: { thread_id: "tpl-done" } });
+      // Pending at s3 with no writes: what a run killed between steps leaves behind.
+      await chain(4, ["s3"]).invoke({ n: 0 }, { configurable: { thread_id: "tpl-stuck" } });
+      const done = cfg.threads - cfg.stuck;
+      const built = performance.now();
+      await cloneThreads(pool, t, "tpl-done", "done-", done);
+      await cloneThreads(pool, t, "tpl-stuck", "stuck-", cfg.stuck);
+      await pool.query(
+        `INSERT INTO ${t.runs} (thread_id, status, graph_id, head_checkpoint_id, updated_at)
        SELECT 'done-' || lpad(g::text, 6, '0'), 'completed', NULL,
          (SELECT max(checkpoint_id) FROM ${t.checkpoints} WHERE thread_id = 'tpl-done'), now()
        FROM generate_series(1, $1) g`,
-      [done],
-    );
-    // Owned by a worker that died a minute ago: lease expired, status still running.
-    await pool.query(
-      `INSERT INTO ${t.runs} (thread_id, status, owner, lease_until, heartbeat_at, fence, head_checkpoint_id)
+        [done],
+      );
+      // Owned by a worker that died a minute ago: lease expired, status still running.
+      await pool.query(
+        `INSERT INTO ${t.runs} (thread_id, status, owner, lease_until, heartbeat_at, fence, head_checkpoint_id)
        SELECT 'stuck-' || lpad(g::text, 6, '0'), 'running', 'bench-dead-worker',
          now() - interval '1 minute', now() - interval '70 seconds', 1,
          (SELECT max(checkpoint_id) FROM ${t.checkpoints} WHERE thread_id = 'tpl-stuck')
        FROM generate_series(1, $1) g`,
-      [cfg.stuck],
-    );
-    await pool.query(`DELETE FROM ${t.runs} WHERE thread_id LIKE 'tpl-%'`);
-    await pool.query(`DELETE FROM ${t.checkpoints} WHERE thread_id LIKE 'tpl-%'`);
-    for (const table of [t.runs, t.checkpoints, t.blobs, t.writes, t.runQueue])
-      await pool.query(`VACUUM ANALYZE ${table}`);
-    const [{ n: checkpoints }] = (
-      await pool.query(`SELECT count(*)::int AS n FROM ${t.checkpoints}`)
-    ).rows;
-    console.log(
-      `built ${cfg.threads.toLocaleString("en-US")} threads (${checkpoints.toLocaleString("en-US")} checkpoints) in ${fmt((performance.now() - built) / 1000)} s`,
-    );
-
-    const sql = candidateSql(t);
-    const tracked = await explain(pool, sql.tracked, [0, 100, false, []]);
-    const untracked = await explain(pool, sql.untracked, [0, 300, 100, []]);
-
-    const service = new recovery.RecoveryService(graph, { concurrency: 4, batchSize: 100 });
-    const t0 = performance.now();
-    const sweep = await service.sweep();
-    const sweepMs = performance.now() - t0;
-    const resumed = sweep.results.filter(
-      (r) => r.status === "resumed" && "outcome" in r && r.outcome === "completed",
-    ).length;
-    const t1 = performance.now();
-    const idle = await service.sweep();
-    const idleMs = performance.now() - t1;
-    const stillStuck = (
-      await pool.query(`SELECT count(*)::int AS n FROM ${t.runs} WHERE status <> 'completed'`)
-    ).rows[0].n;
-
-    console.log(
-      `\nSweep: ${cfg.threads.toLocaleString("en-US")} threads, ${cfg.stuck} stuck (target ≤ 2 s, candidate query index-only)\n`,
-    );
-    console.log(
-      formatTable(
-        ["measure", "value", "target"],
-        [
-          [
-            "sweep: find + classify + resume all stuck",
-            `${fmt(sweepMs, 0)} ms`,
-            `≤ 2000 ms ${passFail(sweepMs <= 2000)}`,
-          ],
-          [
-            "threads resumed to completion",
-            `${resumed} / ${cfg.stuck}`,
-            passFail(resumed === cfg.stuck && stillStuck === 0),
-          ],
-          ["per stuck thread", `${fmt(sweepMs / cfg.stuck)} ms`, ""],
-          ["idle sweep (nothing stuck)", `${fmt(idleMs)} ms`, `found ${idle.scanned}`],
-          [
-            "ledger candidate query",
-            `${fmt(tracked.ms)} ms — ${tracked.plan}`,
-            passFail(tracked.indexOnly),
-          ],
-          [
-            "untracked-thread query (threads with no ledger row)",
-            `${fmt(untracked.ms)} ms — ${untracked.plan}`,
-            untracked.indexOnly ? "index-only" : "(info)",
-          ],
-        ],
-      ),
-    );
-
-    // ── 2. durable-run overhead ───────────────────────────────────────────────────────────
-    let seq = 0;
-    const block = async (graph: any, durable: boolean, concurrency: number, runs: number) => {
-      const ids = Array.from({ length: runs }, () => `ov-${durable ? "d" : "p"}-${seq++}`);
-      const start = performance.now();
-      for (let i = 0; i < ids.length; i += concurrency) {
-        await Promise.all(
-          ids.slice(i, i + concurrency).map((id) => {
-            const config = { configurable: { thread_id: id }, durability: "sync" as const };
-            return durable
-              ? recovery.runDurably(graph, { n: 0 }, config)
-              : graph.invoke({ n: 0 }, config);
-          }),
-        );
-      }
-      return (runs * cfg.overheadSteps) / ((performance.now() - start) / 1000);
-    };
-    const rows: string[][] = [];
-    const cases = [
-      { stepMs: 0, concurrency: 1 },
-      ...cfg.stepMs.map((stepMs) => ({ stepMs, concurrency: cfg.concurrency })),
-    ];
-    for (const { stepMs, concurrency } of cases) {
-      const graph = chain(cfg.overheadSteps, [], stepMs);
-      // Slow steps: fewer runs and repetitions keep the bench within minutes; the ratio is what counts.
-      const runs = stepMs >= 100 ? cfg.concurrency * 2 : cfg.overheadRuns;
-      const reps = stepMs >= 100 ? Math.min(5, cfg.overheadReps) : cfg.overheadReps;
-      await block(graph, false, concurrency, concurrency);
-      await block(graph, true, concurrency, concurrency);
-      const plain: number[] = [];
-      const durable: number[] = [];
-      for (let r = 0; r < reps; r += 1) {
-        // Alternate the order so drift in machine load hits both alike.
-        const order = r % 2 === 0 ? [false, true] : [true, false];
-        for (const d of order) (d ? durable : plain).push(await block(graph, d, concurrency, runs));
-      }
-      const p = median(plain);
-      const d = median(durable);
-      const overhead = (1 - d / p) * 100;
-      rows.push([
-        stepMs === 0 ? "0 (DB-bound)" : `${stepMs} ms`,
-        String(concurrency),
-        `${fmt(p, 0)} steps/s`,
-        `${fmt(d, 0)} steps/s`,
-        `${fmt(overhead, 1)} %`,
-        `≤ 5 % ${passFail(overhead <= 5)}`,
-      ]);
-    }
-    console.log(
-      `\nDurable-run overhead: ${cfg.overheadSteps}-step runs, durability "sync", median of interleaved blocks\n`,
-    );
-    console.log(
-      formatTable(
-        ["work per step", "concurrency", "plain invoke", "runDurably", "overhead", "target"],
-        rows,
-      ),
-    );
-
-    // ── 3. recovery throughput ────────────────────────────────────────────────────────────
-    // Crashed threads of a 12-step chain, stopped after step 1 (11 steps left), resumed by four
-    // workers (each a RecoveryService on its own pool, sweeping until none is left), against the
-    // same 11 steps run fresh with runDurably by the same four savers at the same concurrency.
-    const workers = 4;
-    const perWorker = 4;
-    const n = cfg.recoverThreads;
-    const steps = 11;
-    const savers = await Promise.all(
-      Array.from({ length: workers }, async () => {
-        const p = newPool(perWorker + 2);
-        return { pool: p, saver: await getCheckpointer({ pool: p, schema }) };
-      }),
-    );
-    try {
-      await chain(steps + 1, ["s2"]).invoke({ n: 0 }, { configurable: { thread_id: "tpl-rec" } });
-      await cloneThreads(pool, t, "tpl-rec", "rec-", n);
-      await pool.query(
-        `INSERT INTO ${t.runs} (thread_id, status, owner, lease_until, heartbeat_at, fence, head_checkpoint_id)
-         SELECT 'rec-' || lpad(g::text, 6, '0'), 'running', 'bench-dead-worker',
-           now() - interval '1 minute', now() - interval '70 seconds', 1,
-           (SELECT max(checkpoint_id) FROM ${t.checkpoints} WHERE thread_id = 'tpl-rec')
-         FROM generate_series(1, $1) g`,
-        [n],
+        [cfg.stuck],
       );
-      await pool.query(`DELETE FROM ${t.checkpoints} WHERE thread_id = 'tpl-rec'`);
-      await pool.query(`VACUUM ANALYZE ${t.runs}`);
-      const left = async () =>
-        (
-          await pool.query(
-            `SELECT count(*)::int AS n FROM ${t.runs} WHERE thread_id LIKE 'rec-%' AND status <> 'completed'`,
-          )
-        ).rows[0].n as number;
-
-      const r0 = performance.now();
-      let sweeps = 0;
-      const outcomes: Record<string, number> = {};
-      await Promise.all(
-        savers.map(async (w) => {
-          const service = new recovery.RecoveryService(chain(steps + 1, [], 0, w.saver), {
-            concurrency: perWorker,
-            batchSize: 100,
-            includeUntracked: false,
-          });
-          while ((await left()) > 0) {
-            sweeps += 1;
-            const sweep = await service.sweep();
-            for (const [status, k] of Object.entries(sweep.counts)) {
-              outcomes[status] = (outcomes[status] ?? 0) + k;
-            }
-            // Nothing left for this worker right now (the others hold the rest): look again soon.
-            if (!sweep.counts.resumed) await new Promise((r) => setTimeout(r, 200));
-          }
-        }),
-      );
-      const recoverSeconds = (performance.now() - r0) / 1000;
-      const finals = await pool.query(
-        `SELECT count(*)::int AS n FROM ${t.runs} WHERE thread_id LIKE 'rec-%' AND status = 'completed'`,
-      );
-
-      let fresh = 0;
-      const f0 = performance.now();
-      await Promise.all(
-        savers.map(async (w, k) => {
-          const graph = chain(steps, [], 0, w.saver);
-          for (let i = k; i < n; i += workers * perWorker) {
-            const ids = Array.from({ length: perWorker }, (_, j) => i + j * workers).filter(
-              (x) => x < n,
-            );
-            await Promise.all(
-              ids.map((x) =>
-                recovery.runDurably(graph, { n: 0 }, { configurable: { thread_id: `fresh-${x}` } }),
-              ),
-            );
-            fresh += ids.length;
-          }
-        }),
-      );
-      const freshSeconds = (performance.now() - f0) / 1000;
-      const recRate = (n * steps) / recoverSeconds;
-      const freshRate = (fresh * steps) / freshSeconds;
+      await pool.query(`DELETE FROM ${t.runs} WHERE thread_id LIKE 'tpl-%'`);
+      await pool.query(`DELETE FROM ${t.checkpoints} WHERE thread_id LIKE 'tpl-%'`);
+      for (const table of [t.runs, t.checkpoints, t.blobs, t.writes, t.runQueue])
+        await pool.query(`VACUUM ANALYZE ${table}`);
+      const [{ n: checkpoints }] = (
+        await pool.query(`SELECT count(*)::int AS n FROM ${t.checkpoints}`)
+      ).rows;
       console.log(
-        `\nRecovery throughput: ${n.toLocaleString("en-US")} crashed threads, ${steps} steps left each, ${workers} workers × concurrency ${perWorker}\n`,
+        `built ${cfg.threads.toLocaleString("en-US")} threads (${checkpoints.toLocaleString("en-US")} checkpoints) in ${fmt((performance.now() - built) / 1000)} s`,
+      );
+
+      const sql = candidateSql(t);
+      const tracked = await explain(pool, sql.tracked, [0, 100, false, []]);
+      const untracked = await explain(pool, sql.untracked, [0, 300, 100, []]);
+
+      const service = new recovery.RecoveryService(graph, { concurrency: 4, batchSize: 100 });
+      const t0 = performance.now();
+      const sweep = await service.sweep();
+      const sweepMs = performance.now() - t0;
+      const resumed = sweep.results.filter(
+        (r) => r.status === "resumed" && "outcome" in r && r.outcome === "completed",
+      ).length;
+      const t1 = performance.now();
+      const idle = await service.sweep();
+      const idleMs = performance.now() - t1;
+      const stillStuck = (
+        await pool.query(`SELECT count(*)::int AS n FROM ${t.runs} WHERE status <> 'completed'`)
+      ).rows[0].n;
+
+      console.log(
+        `\nSweep: ${cfg.threads.toLocaleString("en-US")} threads, ${cfg.stuck} stuck (target ≤ 2 s, candidate query index-only)\n`,
       );
       console.log(
         formatTable(
           ["measure", "value", "target"],
           [
             [
-              "resumed to completion",
-              `${finals.rows[0].n} / ${n} in ${fmt(recoverSeconds)} s (${sweeps} sweeps)`,
-              passFail(finals.rows[0].n === n),
-            ],
-            ["recovery", `${fmt(recRate, 0)} steps/s`, ""],
-            [
-              "sweep outcomes, all workers",
-              Object.entries(outcomes)
-                .map(([k, v]) => `${k} ${v}`)
-                .join(", "),
-              "",
+              "sweep: find + classify + resume all stuck",
+              `${fmt(sweepMs, 0)} ms`,
+              `≤ 2000 ms ${passFail(sweepMs <= 2000)}`,
             ],
             [
-              "same steps fresh (runDurably)",
-              `${fmt(freshRate, 0)} steps/s (${fresh} threads)`,
-              "",
+              "threads resumed to completion",
+              `${resumed} / ${cfg.stuck}`,
+              passFail(resumed === cfg.stuck && stillStuck === 0),
+            ],
+            ["per stuck thread", `${fmt(sweepMs / cfg.stuck)} ms`, ""],
+            ["idle sweep (nothing stuck)", `${fmt(idleMs)} ms`, `found ${idle.scanned}`],
+            [
+              "ledger candidate query",
+              `${fmt(tracked.ms)} ms — ${tracked.plan}`,
+              passFail(tracked.indexOnly),
             ],
             [
-              "recovery ÷ fresh",
-              `${fmt(recRate / freshRate)}×`,
-              `≥ 0.8× ${passFail(recRate / freshRate >= 0.8)}`,
+              "untracked-thread query (threads with no ledger row)",
+              `${fmt(untracked.ms)} ms — ${untracked.plan}`,
+              untracked.indexOnly ? "index-only" : "(info)",
             ],
           ],
         ),
       );
-    } finally {
-      for (const w of savers) {
-        await w.saver.end().catch(() => {});
-        await w.pool.end().catch(() => {});
+    }
+
+    // ── 2. durable-run overhead ───────────────────────────────────────────────────────────
+    if (cfg.parts.has(2)) {
+      let seq = 0;
+      const block = async (graph: any, durable: boolean, concurrency: number, runs: number) => {
+        const ids = Array.from({ length: runs }, () => `ov-${durable ? "d" : "p"}-${seq++}`);
+        const start = performance.now();
+        for (let i = 0; i < ids.length; i += concurrency) {
+          await Promise.all(
+            ids.slice(i, i + concurrency).map((id) => {
+              const config = { configurable: { thread_id: id }, durability: "sync" as const };
+              return durable
+                ? recovery.runDurably(graph, { n: 0 }, config)
+                : graph.invoke({ n: 0 }, config);
+            }),
+          );
+        }
+        return (runs * cfg.overheadSteps) / ((performance.now() - start) / 1000);
+      };
+      const rows: string[][] = [];
+      const cases = [
+        { stepMs: 0, concurrency: 1 },
+        ...cfg.stepMs.map((stepMs) => ({ stepMs, concurrency: cfg.concurrency })),
+      ];
+      for (const { stepMs, concurrency } of cases) {
+        const graph = chain(cfg.overheadSteps, [], stepMs);
+        // Slow steps: fewer runs and repetitions keep the bench within minutes; the ratio is what counts.
+        const runs = stepMs >= 100 ? cfg.concurrency * 2 : cfg.overheadRuns;
+        const reps = stepMs >= 100 ? Math.min(5, cfg.overheadReps) : cfg.overheadReps;
+        await block(graph, false, concurrency, concurrency);
+        await block(graph, true, concurrency, concurrency);
+        const plain: number[] = [];
+        const durable: number[] = [];
+        for (let r = 0; r < reps; r += 1) {
+          // Alternate the order so drift in machine load hits both alike.
+          const order = r % 2 === 0 ? [false, true] : [true, false];
+          for (const d of order)
+            (d ? durable : plain).push(await block(graph, d, concurrency, runs));
+        }
+        const p = median(plain);
+        const d = median(durable);
+        const overhead = (1 - d / p) * 100;
+        rows.push([
+          stepMs === 0 ? "0 (DB-bound)" : `${stepMs} ms`,
+          String(concurrency),
+          `${fmt(p, 0)} steps/s`,
+          `${fmt(d, 0)} steps/s`,
+          `${fmt(overhead, 1)} %`,
+          `≤ 5 % ${passFail(overhead <= 5)}`,
+        ]);
+      }
+      console.log(
+        `\nDurable-run overhead: ${cfg.overheadSteps}-step runs, durability "sync", median of interleaved blocks\n`,
+      );
+      console.log(
+        formatTable(
+          ["work per step", "concurrency", "plain invoke", "runDurably", "overhead", "target"],
+          rows,
+        ),
+      );
+    }
+
+    // ── 3. recovery throughput ────────────────────────────────────────────────────────────
+    if (cfg.parts.has(3)) {
+      // Crashed threads of a 12-step chain, stopped after step 1 (11 steps left), resumed by four
+      // workers (each a RecoveryService on its own pool, sweeping until none is left), against the
+      // same 11 steps run fresh with runDurably by the same four savers at the same concurrency,
+      // after a small warm-up of both.
+      const workers = 4;
+      const perWorker = 4;
+      const n = cfg.recoverThreads;
+      const steps = 11;
+      const savers = await Promise.all(
+        Array.from({ length: workers }, async () => {
+          const p = newPool(perWorker + 2);
+          return { pool: p, saver: await getCheckpointer({ pool: p, schema }) };
+        }),
+      );
+      try {
+        await chain(steps + 1, ["s2"]).invoke({ n: 0 }, { configurable: { thread_id: "tpl-rec" } });
+        /** `count` copies of the template, each owned by a worker that died a minute ago. */
+        const crash = async (prefix: string, count: number) => {
+          await cloneThreads(pool, t, "tpl-rec", prefix, count);
+          await pool.query(
+            `INSERT INTO ${t.runs} (thread_id, status, owner, lease_until, heartbeat_at, fence, head_checkpoint_id)
+             SELECT $2 || lpad(g::text, 6, '0'), 'running', 'bench-dead-worker',
+               now() - interval '1 minute', now() - interval '70 seconds', 1,
+               (SELECT max(checkpoint_id) FROM ${t.checkpoints} WHERE thread_id = 'tpl-rec')
+             FROM generate_series(1, $1) g`,
+            [count, prefix],
+          );
+        };
+        const left = async (prefix: string) =>
+          (
+            await pool.query(
+              `SELECT count(*)::int AS n FROM ${t.runs} WHERE thread_id LIKE $1 || '%' AND status <> 'completed'`,
+              [prefix],
+            )
+          ).rows[0].n as number;
+        /** Four workers sweep until every thread of `prefix` completed. */
+        const recoverAll = async (prefix: string) => {
+          const started = performance.now();
+          let sweeps = 0;
+          const outcomes: Record<string, number> = {};
+          await Promise.all(
+            savers.map(async (w) => {
+              const service = new recovery.RecoveryService(chain(steps + 1, [], 0, w.saver), {
+                concurrency: perWorker,
+                batchSize: 100,
+                includeUntracked: false,
+              });
+              while ((await left(prefix)) > 0) {
+                sweeps += 1;
+                const sweep = await service.sweep();
+                for (const [status, k] of Object.entries(sweep.counts)) {
+                  outcomes[status] = (outcomes[status] ?? 0) + k;
+                }
+                // Nothing left for this worker right now (the others hold the rest): look again soon.
+                if (!sweep.counts.resumed) await new Promise((r) => setTimeout(r, 200));
+              }
+            }),
+          );
+          return { seconds: (performance.now() - started) / 1000, sweeps, outcomes };
+        };
+        /** The same steps fresh: each worker runs `perWorker` threads at a time with runDurably. */
+        const runFresh = async (prefix: string, count: number) => {
+          const started = performance.now();
+          let ran = 0;
+          await Promise.all(
+            savers.map(async (w, k) => {
+              const graph = chain(steps, [], 0, w.saver);
+              for (let i = k; i < count; i += workers * perWorker) {
+                const ids = Array.from({ length: perWorker }, (_, j) => i + j * workers).filter(
+                  (x) => x < count,
+                );
+                await Promise.all(
+                  ids.map((x) =>
+                    recovery.runDurably(
+                      graph,
+                      { n: 0 },
+                      { configurable: { thread_id: `${prefix}${x}` } },
+                    ),
+                  ),
+                );
+                ran += ids.length;
+              }
+            }),
+          );
+          return { seconds: (performance.now() - started) / 1000, ran };
+        };
+
+        // Warm-up, both ways, so neither side pays for opening the pools' connections or for
+        // compiling its code paths: 64 threads recovered, 64 run fresh, not measured.
+        await crash("warm-", 64);
+        await recoverAll("warm-");
+        await runFresh("warm-fresh-", 64);
+        await crash("rec-", n);
+        await pool.query(`DELETE FROM ${t.checkpoints} WHERE thread_id = 'tpl-rec'`);
+        await pool.query(`VACUUM ANALYZE ${t.runs}`);
+
+        // Statements every worker's saver sent, by operation, per phase.
+        let phase: Map<string, number> | undefined;
+        const recoveryOps = new Map<string, number>();
+        const freshOps = new Map<string, number>();
+        for (const w of savers) {
+          w.saver.onOperation((e) => phase?.set(e.operation, (phase.get(e.operation) ?? 0) + 1));
+        }
+        phase = recoveryOps;
+        const { seconds: recoverSeconds, sweeps, outcomes } = await recoverAll("rec-");
+        const finals = await pool.query(
+          `SELECT count(*)::int AS n FROM ${t.runs} WHERE thread_id LIKE 'rec-%' AND status = 'completed'`,
+        );
+
+        phase = freshOps;
+        const { seconds: freshSeconds, ran: fresh } = await runFresh("fresh-", n);
+        phase = undefined;
+        const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+        // One ledger read per thread a sweep looks at (its candidate row, or a classification).
+        const looks =
+          (recoveryOps.get("readCandidateFacts") ?? 0) + (recoveryOps.get("readThreadFacts") ?? 0);
+        // What the sweep sent beyond the resumes themselves (the same statements a fresh run
+        // sends per step): candidate queries, classifications, lost claims.
+        const perOp = (m: Map<string, number>) =>
+          [...m]
+            .sort((a, b) => b[1] - a[1])
+            .map(([op, k]) => `${op} ${fmt(k / n, 2)}`)
+            .join(", ");
+        const recRate = (n * steps) / recoverSeconds;
+        const freshRate = (fresh * steps) / freshSeconds;
+        console.log(
+          `\nRecovery throughput: ${n.toLocaleString("en-US")} crashed threads, ${steps} steps left each, ${workers} workers × concurrency ${perWorker}\n`,
+        );
+        console.log(
+          formatTable(
+            ["measure", "value", "target"],
+            [
+              [
+                "resumed to completion",
+                `${finals.rows[0].n} / ${n} in ${fmt(recoverSeconds)} s (${sweeps} sweeps)`,
+                passFail(finals.rows[0].n === n),
+              ],
+              ["recovery", `${fmt(recRate, 0)} steps/s`, ""],
+              [
+                "sweep outcomes, all workers",
+                Object.entries(outcomes)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(", "),
+                "",
+              ],
+              [
+                "statements per thread, recovery",
+                `${fmt(total(recoveryOps) / n, 1)} (${looks} ledger reads for ${n} threads): ${perOp(recoveryOps)}`,
+                "",
+              ],
+              [
+                "statements per thread, fresh",
+                `${fmt(total(freshOps) / Math.max(fresh, 1), 1)}: ${perOp(freshOps)}`,
+                "",
+              ],
+              [
+                "same steps fresh (runDurably)",
+                `${fmt(freshRate, 0)} steps/s (${fresh} threads)`,
+                "",
+              ],
+              [
+                "recovery ÷ fresh",
+                `${fmt(recRate / freshRate)}×`,
+                `≥ 0.8× ${passFail(recRate / freshRate >= 0.8)}`,
+              ],
+            ],
+          ),
+        );
+      } finally {
+        for (const w of savers) {
+          await w.saver.end().catch(() => {});
+          await w.pool.end().catch(() => {});
+        }
       }
     }
   } finally {

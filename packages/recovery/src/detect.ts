@@ -1,5 +1,6 @@
 // Detection: reads a thread (ledger row, state snapshot, head checkpoint, tool calls) and
 // classifies it — running, waiting, completed, failed, crashed, dead or drained — and why.
+import type { PostgresCheckpointer } from "@agentstate/checkpointer";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
@@ -11,7 +12,7 @@ import {
   resolveGraph,
   threadConfig,
 } from "./graph.js";
-import { readThreadFacts } from "./ledger/records.js";
+import { type CandidateFacts, readThreadFacts } from "./ledger/records.js";
 import {
   type RecoveryOptions,
   type ResolvedRecoveryOptions,
@@ -53,19 +54,22 @@ const describeError = (e: unknown) =>
 
 /**
  * Reads the thread (ledger row, state snapshot, head checkpoint) and classifies it. `known`: the
- * ledger row the caller read already, so what it shows and this classification agree.
+ * ledger row the caller read already, so what it shows and this classification agree;
+ * `prefetched`: the head checkpoint tuple the caller read with it (on the same snapshot), which
+ * getState then uses instead of reading it again.
  */
 export async function inspectThread(
   handle: GraphHandle,
   threadId: string,
   o: ResolvedRecoveryOptions,
   known?: ThreadFacts,
+  prefetched?: { tuple: CheckpointTuple | undefined },
 ): Promise<Inspection> {
   const config = threadConfig(threadId);
   // getState reads the head checkpoint through the saver; keep that tuple (its Sends and
   // versions_seen are not in the snapshot) instead of reading it a second time.
   const saver = handle.saver;
-  const reading = new HeadReader(saver);
+  const reading = new HeadReader(saver, prefetched);
   const [facts, snapshot] = await Promise.all([
     known ?? readThreadFacts(saver, threadId),
     withCheckpointer(handle.pregel, reading).getState(config),
@@ -88,13 +92,30 @@ export async function inspectThread(
   };
 }
 
-/** Keeps the last root-namespace tuple getState read through it: the head checkpoint. */
+/**
+ * Keeps the last root-namespace tuple getState read through it: the head checkpoint. Given the
+ * head tuple read already (`prefetched`), answers getState's first read of the latest root
+ * checkpoint with it instead of reading again.
+ */
 class HeadReader extends CheckpointerView {
   head: CheckpointTuple | undefined;
 
+  constructor(
+    saver: PostgresCheckpointer,
+    private prefetched?: { tuple: CheckpointTuple | undefined },
+  ) {
+    super(saver);
+  }
+
   override async getTuple(config: RunnableConfig) {
-    const tuple = await super.getTuple(config);
-    if (!config.configurable?.checkpoint_ns) this.head = tuple;
+    const root = !config.configurable?.checkpoint_ns;
+    const prefetched = this.prefetched;
+    this.prefetched = undefined;
+    const tuple =
+      prefetched && root && !config.configurable?.checkpoint_id
+        ? prefetched.tuple
+        : await super.getTuple(config);
+    if (root) this.head = tuple;
     return tuple;
   }
 }
@@ -129,29 +150,14 @@ function classify({
     pendingToolCalls: analysis.pending,
     scheduledToolCalls: analysis.scheduled,
     orphanedToolCalls: analysis.orphaned,
-    lastCheckpointAt: facts.lastCheckpointAt,
-    attempts: run?.attempts ?? 0,
-    headCheckpointId: head,
-    tracked: run !== undefined,
-    graphId: run?.graphId ?? null,
-    errorKind: run?.errorKind ?? null,
-    lastError: run?.lastError ?? null,
-    needsReview: run?.needsReview ?? false,
-    owner: run?.owner ?? null,
-    leaseUntil: run?.leaseUntil ?? null,
-    retryAt: run && !run.due ? run.nextAttemptAt : null,
+    ...ledgerPart(head, facts),
   };
   const is = (state: ThreadState, reason: string, canRecover = false): StuckState => ({
     ...base,
-    state,
-    isStuck: state === "crashed" || state === "failed" || state === "dead",
-    canRecover,
-    reason,
+    ...verdict(state, reason, canRecover),
   });
-  const live = run && (run.status === "running" || run.status === "recovering") && run.leaseLive;
-  if (live) {
-    return is("running", `lease held by ${run.owner} until ${run.leaseUntil?.toISOString()}`);
-  }
+  const held = heldReason(run);
+  if (held) return is("running", held);
   if (!head) {
     if (!run)
       throw new RecoveryError("THREAD_NOT_FOUND", `Thread "${threadId}" has no checkpoints.`);
@@ -256,6 +262,85 @@ function classify({
   if (exhausted) return is("crashed", `${gaveUp}: ${why}`);
   if (review) return { ...is("crashed", `${why}; ${review}`), needsReview: true };
   return is("crashed", why, true);
+}
+
+/** The fields of a classification that come from the ledger row and the head's id alone. */
+function ledgerPart(head: string | null, facts: ThreadFacts) {
+  const run = facts.run;
+  return {
+    lastCheckpointAt: facts.lastCheckpointAt,
+    attempts: run?.attempts ?? 0,
+    headCheckpointId: head,
+    tracked: run !== undefined,
+    graphId: run?.graphId ?? null,
+    errorKind: run?.errorKind ?? null,
+    lastError: run?.lastError ?? null,
+    needsReview: run?.needsReview ?? false,
+    owner: run?.owner ?? null,
+    leaseUntil: run?.leaseUntil ?? null,
+    retryAt: run && !run.due ? run.nextAttemptAt : null,
+  };
+}
+
+function verdict(state: ThreadState, reason: string, canRecover: boolean) {
+  return {
+    state,
+    isStuck: state === "crashed" || state === "failed" || state === "dead",
+    canRecover,
+    reason,
+  };
+}
+
+/**
+ * Why the thread is "running" when a run or a recovery holds it (a live lease), which a
+ * classification says before all else; null when none does.
+ */
+function heldReason(run: RunRecord | undefined): string | null {
+  if (!run || (run.status !== "running" && run.status !== "recovering") || !run.leaseLive) {
+    return null;
+  }
+  return `lease held by ${run.owner} until ${run.leaseUntil?.toISOString()}`;
+}
+
+/**
+ * The classification of a sweep's candidate when its ledger row alone decides it, as it does for
+ * the threads other workers took since the candidate query: a live lease (another run holds it:
+ * "running"), or a row that recorded the thread completed at its current head with no input
+ * queued ("completed": a durable run or a classification saw no pending work at that very
+ * checkpoint). Undefined otherwise: classify through the graph. The state, reason, and ledger
+ * fields are what `inspectThread` would report on the same facts; nothing is read through the
+ * graph, so `lastNode` is null and `next` and the tool-call lists are empty.
+ */
+export function classifyFromLedger(
+  threadId: string,
+  facts: CandidateFacts,
+): StuckState | undefined {
+  const run = facts.run;
+  const held = heldReason(run);
+  let state: ThreadState;
+  let reason: string;
+  if (held) {
+    state = "running";
+    reason = held;
+  } else if (
+    run?.status === "completed" &&
+    facts.head !== null &&
+    run.headCheckpointId === facts.head &&
+    !facts.queued
+  ) {
+    state = "completed";
+    reason = "no pending work";
+  } else return undefined;
+  return {
+    threadId,
+    lastNode: null,
+    next: [],
+    pendingToolCalls: [],
+    scheduledToolCalls: [],
+    orphanedToolCalls: [],
+    ...ledgerPart(facts.head, facts),
+    ...verdict(state, reason, false),
+  };
 }
 
 function describeNext(snapshot: StateSnapshot): string {

@@ -2,11 +2,11 @@
 // or patching tool calls first as the policy says), record it dead, defer it, or leave it — and
 // log the decision. Exactly one of any number of workers wins the claim.
 import type { RunControl } from "@langchain/langgraph";
-import { type Inspection, inspectThread } from "./detect.js";
+import { classifyFromLedger, type Inspection, inspectThread } from "./detect.js";
 import { type GraphHandle, type RecoverableGraph, resolveGraph } from "./graph.js";
 import { runNextQueued, runToEnd, runUnappliedInput } from "./leased-run.js";
 import { claimForRecovery, claimUnstarted } from "./ledger/claims.js";
-import { readRun } from "./ledger/records.js";
+import { readCandidate, readRun } from "./ledger/records.js";
 import { markDead, recordClassification } from "./ledger/runs.js";
 import { recoveryEvent } from "./log.js";
 import {
@@ -16,7 +16,7 @@ import {
 } from "./options.js";
 import { answerPendingTasks, outcomeUnknownMessage, patchOrphans } from "./patch.js";
 import { loadStoredInput, resumeConfig } from "./resume.js";
-import type { RecoverResult, RecoverStatus } from "./types.js";
+import type { RecoverResult, RecoverStatus, StuckState } from "./types.js";
 
 /** Per-call hooks of one recovery (not stored, not part of the resolved options). */
 export interface RecoverHooks {
@@ -47,6 +47,58 @@ export async function recoverStuckSession(
   return recoverInspected(handle, inspection, o, options);
 }
 
+/**
+ * Recovers a sweep's (or the worker's) candidate, reading its ledger row and head checkpoint in
+ * one statement first: when the row alone decides — another run holds a live lease, or the
+ * thread completed at its head with nothing queued, which is what candidates that other workers
+ * took since the candidate query look like — the result is the one a full classification would
+ * give (`already_running`, `not_stuck`) after that one statement, and the graph never looks at
+ * the thread. Otherwise it is classified on what that statement read (nothing is read again) and
+ * recovered as `recoverInspected` does.
+ */
+export async function recoverCandidate(
+  handle: GraphHandle,
+  threadId: string,
+  o: ResolvedRecoveryOptions,
+  hooks: RecoverHooks = {},
+): Promise<RecoverResult> {
+  const started = performance.now();
+  const { facts, tuple } = await readCandidate(handle.saver, threadId);
+  const report = classifyFromLedger(threadId, facts);
+  if (!report) {
+    const inspection = await inspectThread(handle, threadId, o, facts, { tuple });
+    return recoverInspected(handle, inspection, o, hooks);
+  }
+  // As decide() would: a live lease of a tracked thread, or completed and already noted as such
+  // at this head, with no unapplied input (the row is not running) and no queued one.
+  const status = report.state === "running" ? "already_running" : "not_stuck";
+  const result = {
+    ...resultOf(report, status, report.reason),
+    durationMs: Math.round(performance.now() - started),
+  };
+  o.logger(recoveryEvent(result));
+  return result;
+}
+
+/** A decision's result, before its duration is known. */
+function resultOf(
+  report: StuckState,
+  status: RecoverStatus,
+  reason: string,
+  extra: Partial<RecoverResult> = {},
+): Omit<RecoverResult, "durationMs"> {
+  return {
+    threadId: report.threadId,
+    status,
+    reason,
+    attempts: report.attempts,
+    answeredToolCalls: 0,
+    patchedToolCalls: 0,
+    before: report,
+    ...extra,
+  };
+}
+
 /** Acts on a classification already made (the sweep classifies first, then calls this), and logs it. */
 export async function recoverInspected(
   handle: GraphHandle,
@@ -69,16 +121,8 @@ async function decide(
 ): Promise<Omit<RecoverResult, "durationMs">> {
   const { report, snapshot, analysis, facts } = inspection;
   const { threadId, headCheckpointId: head } = report;
-  const result = (status: RecoverStatus, reason: string, extra: Partial<RecoverResult> = {}) => ({
-    threadId,
-    status,
-    reason,
-    attempts: report.attempts,
-    answeredToolCalls: 0,
-    patchedToolCalls: 0,
-    before: report,
-    ...extra,
-  });
+  const result = (status: RecoverStatus, reason: string, extra: Partial<RecoverResult> = {}) =>
+    resultOf(report, status, reason, extra);
   const run = facts.run;
   // Keep the ledger truthful for threads that are not stuck (also "adopts" untracked threads,
   // so the next sweep's candidate query skips them until they show new activity).

@@ -12,7 +12,7 @@ import {
   type ResolvedRecoveryOptions,
   resolveRecoveryOptions,
 } from "./options.js";
-import { type RecoverHooks, recoverInspected } from "./recover.js";
+import { type RecoverHooks, recoverCandidate, recoverInspected } from "./recover.js";
 import type { RecoverResult, StuckState } from "./types.js";
 import { parseDuration, pool } from "./util.js";
 import { RecoveryWorker, type WorkerOptions, type WorkerStopResult } from "./worker.js";
@@ -22,8 +22,9 @@ export interface RecoveryServiceOptions extends RecoveryOptions {
   /** Threads classified and resumed at the same time. @default 4 */
   concurrency?: number;
   /**
-   * Candidates fetched per query, at most; a sweep reads only four rounds ahead (4 × concurrency),
-   * and a dry run reads one page of this size. @default 100
+   * Candidates fetched per query, at most. A sweep takes a random 4 × concurrency of each page
+   * (four rounds ahead; the rest are read again by its next query), a dry run the whole page.
+   * @default 100
    */
   batchSize?: number;
   /** Threads one sweep looks at, at most. @default 1000 */
@@ -101,6 +102,8 @@ export class RecoveryService {
   readonly options: ResolvedRecoveryOptions;
   readonly concurrency: number;
   private readonly batchSize: number;
+  /** Candidates a sweep reads per query, of which it takes 4 × concurrency at random. */
+  private readonly window: number;
   private readonly maxThreads: number;
   readonly includeUntracked: boolean;
   private worker?: RecoveryWorker;
@@ -113,6 +116,7 @@ export class RecoveryService {
     this.options = resolveRecoveryOptions(options);
     this.concurrency = options.concurrency ?? 4;
     this.batchSize = options.batchSize ?? 100;
+    this.window = this.batchSize;
     this.maxThreads = options.maxThreads ?? 1000;
     this.includeUntracked = options.includeUntracked ?? true;
   }
@@ -136,9 +140,15 @@ export class RecoveryService {
     return g;
   }
 
-  private async inspect(threadId: string, graphId?: string | null) {
+  /** The thread's graph and the options to recover it with. */
+  private resolve(graphId?: string | null) {
     const g = this.handleFor(graphId);
     const o = g.id === this.options.graphId ? this.options : { ...this.options, graphId: g.id };
+    return { g, o };
+  }
+
+  private async inspect(threadId: string, graphId?: string | null) {
+    const { g, o } = this.resolve(graphId);
     return { g, o, inspection: await inspectThread(g.handle, threadId, o) };
   }
 
@@ -214,10 +224,11 @@ export class RecoveryService {
       for (const c of batch) seen.add(c.threadId);
       await pool(batch, this.concurrency, one);
     } else {
-      // Candidates are fetched a few rounds ahead, not a page ahead: a list read long before a
+      // Candidates are taken a few rounds ahead, not a page ahead: a list read long before a
       // thread's turn is stale when other workers sweep too (they resumed it, or hold it now),
-      // and each stale entry costs a classification. Taken in random order, concurrent sweeps
-      // mostly reach different threads first.
+      // and each stale entry costs a look. Concurrent sweeps all read the same oldest
+      // candidates, so each takes a random few rounds' worth of a page (the rest stay for its
+      // next query) and goes through them in random order: they mostly take different threads.
       const ahead = Math.min(this.batchSize, 4 * this.concurrency);
       const buffer: Array<{ threadId: string; graphId: string | null }> = [];
       let refill: Promise<void> | undefined;
@@ -227,12 +238,14 @@ export class RecoveryService {
           const c = buffer.shift();
           if (c) return c;
           if (exhausted || seen.size >= this.maxThreads) return undefined;
-          refill ??= query(Math.min(ahead, this.maxThreads - seen.size))
+          const room = this.maxThreads - seen.size;
+          refill ??= query(Math.min(this.window, room))
             .then((batch) => {
               if (batch.length === 0) exhausted = true;
               shuffle(batch);
-              for (const b of batch) seen.add(b.threadId);
-              buffer.push(...batch);
+              const taken = batch.slice(0, Math.min(ahead, room));
+              for (const b of taken) seen.add(b.threadId);
+              buffer.push(...taken);
             })
             .finally(() => {
               refill = undefined;
@@ -266,8 +279,11 @@ export class RecoveryService {
     dryRun: boolean,
   ): Promise<RecoverResult | DryRunResult | SweepError> {
     try {
-      const { g, o, inspection } = await this.inspect(threadId, graphId);
-      if (!dryRun) return await recoverInspected(g.handle, inspection, o);
+      if (!dryRun) {
+        const { g, o } = this.resolve(graphId);
+        return await recoverCandidate(g.handle, threadId, o);
+      }
+      const { inspection } = await this.inspect(threadId, graphId);
       return dryRunResult(inspection.report);
     } catch (error) {
       return {
@@ -302,15 +318,18 @@ export class RecoveryService {
     return worker ? worker.stop(options) : { drained: 0, abandoned: 0 };
   }
 
-  /** @internal One worker candidate: classify through its graph and recover it with `hooks`. */
+  /**
+   * @internal One worker candidate: its ledger row first, then (unless that decides) classify
+   * through its graph, and recover it with `hooks`.
+   */
   async recoverCandidate(
     threadId: string,
     graphId: string | null,
     hooks: RecoverHooks,
   ): Promise<RecoverResult | undefined> {
     if (!this.graphs.get(graphId)) return undefined;
-    const { g, o, inspection } = await this.inspect(threadId, graphId);
-    return recoverInspected(g.handle, inspection, o, hooks);
+    const { g, o } = this.resolve(graphId);
+    return recoverCandidate(g.handle, threadId, o, hooks);
   }
 }
 
