@@ -3,7 +3,9 @@
  * (planning + execution), the statement as the saver runs it (round trip and result included),
  * the whole call with an undecoded serde (saver only) and with the default serde (end to end),
  * against the deserialization floor (the same writes and seed decoded in process). Ours vs the
- * official saver (which walks ancestors with one getTuple each) on the same Postgres.
+ * official saver (which walks ancestors with one getTuple each) on the same Postgres. The target
+ * (issue #12: "SQL ≤ 3 ms for 1,000 checkpoints") is checked on the server time of the
+ * 1,000-ancestor walk; the round trip adds receiving the rows (bytea as hex text).
  *
  *   node --conditions=agentstate-source --import tsx scripts/bench-history.ts
  *
@@ -69,44 +71,52 @@ async function build(s: BenchSaver, thread: string, snapshotFrequency: number) {
   );
 }
 
-const history = (saver: BaseCheckpointSaver, thread: string) => () =>
-  saver.getDeltaChannelHistory({ config: latest(thread), channels: ["messages"] });
+/** The cases: a thread and the channels asked for (LangGraph asks for all its DeltaChannels at once). */
+const CASES = [
+  { thread: "walk-all", channels: ["messages"] },
+  { thread: "snap-100", channels: ["messages"] },
+  { thread: "walk-all", channels: ["messages", "n"] },
+] as const;
+type Case = (typeof CASES)[number];
+
+const history = (saver: BaseCheckpointSaver, c: Case) => () =>
+  saver.getDeltaChannelHistory({ config: latest(c.thread), channels: [...c.channels] });
 
 /** The writes and seed history returns, decoded in process from bytes fetched beforehand. */
-async function floorOf(saver: BaseCheckpointSaver, thread: string) {
-  const raw = await history(saver, thread)();
-  const entry = raw.messages;
-  const blobs = [
-    ...(entry?.writes ?? []).map((w) => w[2] as Uint8Array),
-    ...(entry?.seed ? [entry.seed as Uint8Array] : []),
-  ];
+async function floorOf(saver: BaseCheckpointSaver, c: Case) {
+  const raw = await history(saver, c)();
+  const blobs = Object.values(raw).flatMap((entry) => [
+    ...entry.writes.map((w) => w[2] as Uint8Array),
+    ...(entry.seed ? [entry.seed as Uint8Array] : []),
+  ]);
   const serde = new JsonPlusSerializer();
   return () => Promise.all(blobs.map((b) => serde.loadsTyped("json", b)));
 }
 
 /** The statement alone: median of its own durations, from onOperation. */
-async function statementOnly(saver: PostgresCheckpointer, thread: string): Promise<Spread> {
+async function statementOnly(saver: PostgresCheckpointer, c: Case): Promise<Spread> {
   const samples: number[] = [];
   const stop = saver.onOperation((e) => {
     if (e.operation === "getDeltaChannelHistory") samples.push(e.durationMs);
   });
-  for (let i = 0; i < REPS.warmup + REPS.reps; i += 1) await history(saver, thread)();
+  for (let i = 0; i < REPS.warmup + REPS.reps; i += 1) await history(saver, c)();
   stop();
   const s = samples.slice(REPS.warmup).sort((a, b) => a - b);
   return { min: s[0]!, median: s[s.length >> 1]!, max: s[s.length - 1]! };
 }
 
 /** Planning + execution on the server: EXPLAIN ANALYZE without per-node timing, same parameters. */
-async function serverOnly(s: BenchSaver, thread: string): Promise<Spread> {
+async function serverOnly(s: BenchSaver, c: Case): Promise<Spread> {
   const { deltaHistorySql } = await import("../packages/checkpointer/src/sql/history.js");
-  const sql = `EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON, FORMAT JSON) ${deltaHistorySql(tablesFor(s.schema ?? ""))}`;
+  const statement = deltaHistorySql(tablesFor(s.schema ?? ""), c.channels.length);
+  const sql = `EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON, FORMAT JSON) ${statement}`;
   const samples: number[] = [];
   for (let i = 0; i < REPS.warmup + REPS.reps; i += 1) {
     const { rows } = await (s.pool as NonNullable<BenchSaver["pool"]>).query(sql, [
-      thread,
+      c.thread,
       "",
       null,
-      ["messages"],
+      [...c.channels],
     ]);
     const [plan] = rows[0]["QUERY PLAN"] as Array<Record<string, number>>;
     if (i >= REPS.warmup)
@@ -138,24 +148,22 @@ export async function main(): Promise<void> {
     const oursSaver = ours.saver as PostgresCheckpointer;
     const rawOurs = withSerde(ours, undecodedSerde()) as PostgresCheckpointer;
     const rows: string[][] = [];
-    for (const thread of ["walk-all", "snap-100"]) {
-      log(`${thread}: server, statement, saver only, end to end, floor, official`);
-      const server = await serverOnly(ours, thread);
-      const statement = await statementOnly(rawOurs, thread);
-      const floor = await floorOf(rawOurs, thread);
+    for (const c of CASES) {
+      const name = `${c.thread} [${c.channels.join(", ")}]`;
+      log(`${name}: server, statement, saver only, end to end, floor, official`);
+      const server = await serverOnly(ours, c);
+      const statement = await statementOnly(rawOurs, c);
+      const floor = await floorOf(rawOurs, c);
       const [saverOnly, endToEnd, floorT, off] = await interleavedSpreads(
-        [
-          history(rawOurs, thread),
-          history(oursSaver, thread),
-          floor,
-          history(official.saver, thread),
-        ],
+        [history(rawOurs, c), history(oursSaver, c), floor, history(official.saver, c)],
         REPS,
       );
-      const walked = (await history(rawOurs, thread)()).messages?.writes.length ?? 0;
+      const got = Object.values(await history(rawOurs, c)());
+      const walked = got.reduce((n, entry) => n + entry.writes.length, 0);
       const ms = (s: Spread) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+      const target = c === CASES[0];
       rows.push([
-        `${thread} (${walked} writes)`,
+        `${name} (${walked} writes)`,
         ms(server),
         ms(statement),
         ms(saverOnly!),
@@ -163,7 +171,7 @@ export async function main(): Promise<void> {
         ms(floorT!),
         `${fmt(endToEnd!.median / floorT!.median)}×`,
         ms(off!),
-        thread === "walk-all" ? `${passFail(statement.median <= 3)} (≤ 3 ms)` : "",
+        target ? `${passFail(server.median <= 3)} (server ≤ 3 ms)` : "",
       ]);
     }
     console.log(`\n## getDeltaChannelHistory bench (${new Date().toISOString()})\n`);

@@ -1,7 +1,10 @@
 // Native getDeltaChannelHistory on inputs the graph tests do not produce, against the base
 // class's walk (one getTuple per ancestor): branches whose checkpoints interleave (two runs from
 // one checkpoint at once: a second statement walks parent links), writes stored under an id
-// that has no checkpoint row, ancestors deleted outside agentstate, a channel asked for twice.
+// that has no checkpoint row, ancestors deleted outside agentstate, a channel asked for twice,
+// channels whose seeds lie at different depths (the ancestor scan stops after the deepest one
+// needed), more channels than the scan's per-channel bits, a seed just where another branch's
+// checkpoint comes next in id order.
 import { AIMessage } from "@langchain/core/messages";
 import { BaseCheckpointSaver, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { deltaStepGraph } from "./graphs.js";
@@ -68,6 +71,112 @@ describe.each(targets)("getDeltaChannelHistory edges ($name)", (target) => {
       expect(walked).toBeGreaterThan(0);
     });
   }
+
+  /** Puts checkpoints `names` (parent: `parentOf`), each with one write per channel in `writes`. */
+  async function build(
+    thread: string,
+    names: string[],
+    parentOf: Map<string, string>,
+    storedAt: Record<string, readonly string[]>,
+    channels: readonly string[],
+  ) {
+    const saver = made.saver;
+    const ids = Array.from({ length: names.length }, (_, i) => uuid6(i)).sort();
+    const idOf = new Map(names.map((n, i) => [n, ids[i] as string]));
+    const at = (name?: string) => ({
+      configurable: { thread_id: thread, checkpoint_ns: "", checkpoint_id: idOf.get(name ?? "") },
+    });
+    for (const [i, name] of names.entries()) {
+      const values = Object.fromEntries(
+        channels
+          .filter((ch) => storedAt[ch]?.includes(name))
+          .map((ch) => [ch, [`${ch} snapshot at ${name}`]]),
+      );
+      const versions = Object.fromEntries(channels.map((ch) => [ch, i + 1]));
+      const checkpoint = {
+        ...emptyCheckpoint(),
+        id: idOf.get(name) as string,
+        channel_values: values,
+        channel_versions: versions,
+      };
+      const meta = { source: "loop" as const, step: i, parents: {} };
+      await saver.put(at(parentOf.get(name)), checkpoint, meta, versions);
+      await saver.putWrites(
+        at(name),
+        channels.map((ch) => [ch, `${ch} write at ${name}`]),
+        `task-${name}`,
+      );
+    }
+    return at;
+  }
+
+  it("equals the walk when channels have their seeds at different depths", async () => {
+    const saver = made.saver;
+    const names = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    const parentOf = new Map(names.slice(1).map((n, i) => [n, names[i] as string]));
+    const storedAt = { a: ["c7", "c3"], b: ["c4"], c: [] as string[], d: ["c0"] };
+    const at = await build("depths", names, parentOf, storedAt, ["a", "b", "c", "d"]);
+    const many = Array.from({ length: 70 }, (_, i) => `x${i}`);
+    for (const channels of [
+      ["a"],
+      ["b"],
+      ["c"],
+      ["a", "b"],
+      ["b", "a"],
+      ["a", "d"],
+      ["a", "b", "c"],
+      ["a", "b", "d"],
+      [...many, "a", "b"],
+    ]) {
+      for (const name of names) {
+        const options = { config: at(name), channels };
+        const ops: string[] = [];
+        const stop = saver.onOperation((e) => ops.push(e.operation));
+        const native = await saver.getDeltaChannelHistory(options);
+        stop();
+        const label = `${channels.slice(-4).join(",")} at ${name}`;
+        expect(
+          ops.filter((o) => o === "getDeltaChannelHistory"),
+          label,
+        ).toHaveLength(1);
+        expect(native, label).toEqual(await oracle.call(saver, options));
+      }
+    }
+  });
+
+  it("equals the walk when the seed is where another branch's checkpoint comes next", async () => {
+    const saver = made.saver;
+    // r, x (a branch off r), a1, a2, a3 in id order: a1's parent is r, but x comes next below it
+    const names = ["r", "x", "a1", "a2", "a3"];
+    const parentOf = new Map([
+      ["x", "r"],
+      ["a1", "r"],
+      ["a2", "a1"],
+      ["a3", "a2"],
+    ]);
+    // the range statement answers when the seed is on the path above x; else the walk does
+    const walks = new Set(["above a2", "below a2", "below a3"]);
+    for (const [thread, stored] of [
+      ["at", ["a1"]],
+      ["above", ["a2"]],
+      ["below", ["r"]],
+    ] as const) {
+      const at = await build(`seed-${thread}-break`, names, parentOf, { messages: stored }, [
+        "messages",
+      ]);
+      for (const name of names) {
+        const options = { config: at(name), channels: ["messages"] };
+        const ops: string[] = [];
+        const stop = saver.onOperation((e) => ops.push(e.operation));
+        const native = await saver.getDeltaChannelHistory(options);
+        stop();
+        const label = `${thread} ${name}`;
+        const statements = ops.filter((o) => o === "getDeltaChannelHistory").length;
+        expect(statements, label).toBe(walks.has(label) ? 2 : 1);
+        expect(native, label).toEqual(await oracle.call(saver, options));
+      }
+    }
+  });
 
   it("ignores writes whose checkpoint does not exist, as the walk does", async () => {
     const saver = made.saver;
