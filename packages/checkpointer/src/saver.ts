@@ -274,6 +274,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     metadata: CheckpointMetadata,
     newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
+    this.dropFirstRead(config);
     return this.inOrder(
       config,
       this.tracked(this.putNow(config, checkpoint, metadata, newVersions)),
@@ -286,7 +287,13 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     taskId: string,
     taskPath = "",
   ): Promise<void> {
+    this.dropFirstRead(config);
     return this.inOrder(config, this.tracked(this.putWritesNow(config, writes, taskId, taskPath)));
+  }
+
+  /** A read answered ahead (attachLease) is stale once the thread is written: from the call on. */
+  private dropFirstRead(config: RunnableConfig): void {
+    if (this.firstReads.size > 0) this.firstReads.delete(String(config?.configurable?.thread_id));
   }
 
   /** Delivers a call's result after the thread's earlier calls' (see CallOrder). */
@@ -341,7 +348,6 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
       checkpoint: toJsonbText(storedText),
       metadata: metadataText,
     };
-    this.firstReads.delete(threadId); // a read answered ahead is stale once the thread is written
     const guard = this.leases.get(threadId);
     await this.writer.put({ kind: "put", checkpoint: checkpointRow, blobs, guard });
     committed?.();
@@ -381,7 +387,6 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
       else bySpecialIdx.set(row.idx, row);
     }
     const task = { threadId, ns, checkpointId, taskId: task_, taskPath: path };
-    this.firstReads.delete(threadId); // a read answered ahead is stale once the thread is written
     const guard = this.leases.get(threadId);
     await this.writer.putWrites({
       kind: "writes",
