@@ -72,10 +72,16 @@ export async function recoverCandidate(
   // As decide() would: a live lease of a tracked thread, or completed and already noted as such
   // at this head, with no unapplied input (the row is not running) and no queued one.
   const status = report.state === "running" ? "already_running" : "not_stuck";
-  const result = {
-    ...resultOf(report, status, report.reason),
-    durationMs: Math.round(performance.now() - started),
-  };
+  return logged(o, started, resultOf(report, status, report.reason));
+}
+
+/** A decision's result with its duration since `started`, logged. */
+function logged(
+  o: ResolvedRecoveryOptions,
+  started: number,
+  decided: Omit<RecoverResult, "durationMs">,
+): RecoverResult {
+  const result = { ...decided, durationMs: Math.round(performance.now() - started) };
   o.logger(recoveryEvent(result));
   return result;
 }
@@ -107,10 +113,7 @@ export async function recoverInspected(
   hooks: RecoverHooks = {},
 ): Promise<RecoverResult> {
   const started = performance.now();
-  const decided = await decide(handle, inspection, o, hooks);
-  const result = { ...decided, durationMs: Math.round(performance.now() - started) };
-  o.logger(recoveryEvent(result));
-  return result;
+  return logged(o, started, await decide(handle, inspection, o, hooks));
 }
 
 async function decide(
