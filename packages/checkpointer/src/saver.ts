@@ -26,7 +26,7 @@ import {
   type QueryOptions,
   toDatabase,
 } from "./db.js";
-import { isDatabaseError, wrapDbError } from "./errors.js";
+import { isDatabaseError, SQLSTATE, wrapDbError } from "./errors.js";
 import { checkDepth, checkJsonText, checkKey, invalid } from "./input.js";
 import { toJsonbText } from "./nul.js";
 import { archivedError, archivedThread } from "./ops/archives.js";
@@ -67,6 +67,7 @@ import {
   checkpointSql,
   legacySendsSql,
   PRE_ROW,
+  readProbedSql,
   readSql,
   readWithSql,
 } from "./sql/statements.js";
@@ -94,6 +95,11 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
   private readonly order = new CallOrder();
   /** getTuple's statements (latest, by id), built once: hot, so they run prepared. */
   private readonly getTupleSql: readonly [string, string];
+  /**
+   * The same with the archive probe folded in (see readProbedSql); dropped for good when the
+   * archives table is missing (tables set up by another saver), and getTuple probes apart.
+   */
+  private getTupleProbedSql?: readonly [string, string];
   /** With `storage: "compact"`: the last stored version of each channel, to append to. */
   private readonly compactor?: CompactEncoder;
 
@@ -108,6 +114,10 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     this.getTupleSql = [false, true].map((byId) =>
       readSql(this.tables, checkpointSql(this.tables, byId), "checkpoint_id DESC"),
     ) as [string, string];
+    this.getTupleProbedSql = this.getTupleSql.map((read) => readProbedSql(this.tables, read)) as [
+      string,
+      string,
+    ];
     this.db = toDatabase(connection, this.options.endPool, this.options.preparedStatements);
     if (this.options.storage === "compact") {
       this.compactor = new CompactEncoder(
@@ -237,12 +247,37 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
   private async getTupleNow(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const params = this.getTupleParams(config);
     if (!params) return undefined;
-    const sql = this.getTupleSql[params.length === 3 ? 1 : 0];
-    const { tuples } = await this.readPage("getTuple()", sql, params, true);
+    const byId = params.length === 3 ? 1 : 0;
+    const probed = this.getTupleProbedSql?.[byId];
+    if (probed !== undefined) {
+      let rows: ReadRow[] | undefined;
+      try {
+        rows = await this.run<ReadRow>("getTuple()", probed, params, { prepare: true });
+      } catch (error) {
+        if (!missingArchives(error)) throw error;
+        this.getTupleProbedSql = undefined; // no archives table: read, then probe apart
+      }
+      if (rows) {
+        const archived = rows.some((r) => r.kind === ARCHIVED_ROW);
+        const { tuples } = await this.tuplesOf(
+          "getTuple()",
+          rows.filter((r) => r.kind !== ARCHIVED_ROW),
+        );
+        const tuple = (await tuples.next()).value;
+        if (tuple || !archived) return tuple;
+        return this.throwIfArchived(params[0] as string);
+      }
+    }
+    const { tuples } = await this.readPage("getTuple()", this.getTupleSql[byId], params, true);
     const tuple = (await tuples.next()).value;
     if (tuple) return tuple;
     // Not found: one primary-key probe tells an archived thread (ARCHIVED) from a new one.
-    const archived = await archivedThread(this, params[0] as string).catch((error) => {
+    return this.throwIfArchived(params[0] as string);
+  }
+
+  /** ARCHIVED, with where the archive is, if `threadId` was archived; undefined otherwise. */
+  private async throwIfArchived(threadId: string): Promise<undefined> {
+    const archived = await archivedThread(this, threadId).catch((error) => {
       throw wrapDbError(error, "getTuple()");
     });
     if (archived) throw archivedError(archived);
@@ -613,4 +648,10 @@ function isFirstRead(first: FirstRead, config: RunnableConfig): boolean {
     (c.checkpoint_ns ?? "") === first.checkpointNs &&
     (c.checkpoint_id || undefined) === first.checkpointId
   );
+}
+
+/** Whether `error` is Postgres saying the archives table does not exist (SQLSTATE 42P01). */
+function missingArchives(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code === SQLSTATE.UNDEFINED_TABLE && /agentstate_archives/.test(cause.message ?? "");
 }

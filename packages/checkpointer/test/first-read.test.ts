@@ -104,4 +104,77 @@ describe.each(targets)("a first read answered ahead ($name)", (target) => {
     );
     expect(ops).toEqual(["getTuple"]);
   });
+
+  it("a plain getTuple of a new thread is one statement: the archive probe rides along", async () => {
+    ops.length = 0;
+    expect(
+      await saver.getTuple({ configurable: { thread_id: `fr-new-${seq++}` } }),
+    ).toBeUndefined();
+    expect(ops).toEqual(["getTuple"]);
+    const { thread_id } = await readAhead();
+    ops.length = 0;
+    expect(
+      (await saver.getTuple({ configurable: { thread_id } }))?.checkpoint.channel_values,
+    ).toEqual({ v: "x" });
+    expect(ops).toEqual(["getTuple"]);
+  });
+
+  it("an archived thread with no checkpoint still reads as ARCHIVED, with where it went", async () => {
+    const thread_id = `fr-archived-${seq++}`;
+    await saver.run(
+      "test()",
+      `INSERT INTO ${saver.tables.archives} (thread_id, location, object_key, bytes, sha256, format_version)
+       VALUES ($1, 'file:///tmp/agentstate-test-archive', 'k', 1, 'x', 1)`,
+      [thread_id],
+    );
+    ops.length = 0;
+    await expect(saver.getTuple({ configurable: { thread_id } })).rejects.toMatchObject({
+      code: "ARCHIVED",
+      message: expect.stringContaining("file:///tmp/agentstate-test-archive"),
+    });
+    // the folded probe found it; the record (location, date) is read only then
+    expect(ops).toEqual(["getTuple", "getTuple"]);
+    // restored: a new thread again, in one statement
+    await saver.run(
+      "test()",
+      `UPDATE ${saver.tables.archives} SET status = 'restored' WHERE thread_id = $1`,
+      [thread_id],
+    );
+    ops.length = 0;
+    expect(await saver.getTuple({ configurable: { thread_id } })).toBeUndefined();
+    expect(ops).toEqual(["getTuple"]);
+  });
+});
+
+describe.each(targets)("getTuple on tables without the archives table ($name)", (target) => {
+  it("reads as before: the folded probe is dropped once, the reads go on", async () => {
+    const made = await target.create();
+    const { saver } = made;
+    const ops: string[] = [];
+    saver.onOperation((e) => ops.push(e.operation));
+    try {
+      const thread_id = "no-archives";
+      await saver.put({ configurable: { thread_id } }, cp("x"), meta, { v: 1 });
+      // What tables created by another saver (or before archives existed) look like.
+      await saver.run("test()", `DROP TABLE ${saver.tables.archives}`);
+      ops.length = 0;
+      expect(
+        (await saver.getTuple({ configurable: { thread_id } }))?.checkpoint.channel_values,
+      ).toEqual({
+        v: "x",
+      });
+      expect(
+        await saver.getTuple({ configurable: { thread_id: "no-archives-new" } }),
+      ).toBeUndefined();
+      // the first read failed on the missing table and was read again; no error reached the caller
+      expect(ops.filter((o) => o === "getTuple").length).toBe(4);
+      ops.length = 0;
+      expect(
+        await saver.getTuple({ configurable: { thread_id: "no-archives-new" } }),
+      ).toBeUndefined();
+      expect(ops).toEqual(["getTuple", "getTuple"]); // the read, then the probe apart
+    } finally {
+      await made.dispose();
+    }
+  });
 });

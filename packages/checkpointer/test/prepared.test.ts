@@ -82,7 +82,8 @@ describe.skipIf(!pgUp)("prepared statements", () => {
   it("a name the server already has (42P05) runs unnamed, and preparing stops", async () => {
     const { pool, saver, db } = await saverOn();
     // Another client of a pooler prepared the same name on this server connection first.
-    const text = (saver as unknown as { getTupleSql: string[] }).getTupleSql[0] as string;
+    const text = (saver as unknown as { getTupleProbedSql: string[] })
+      .getTupleProbedSql[0] as string;
     await pool.query(`PREPARE "${statementName(text)}" AS SELECT 1`);
     await traffic(saver);
     expect(db.preparedStatements).toBe(false);

@@ -70,10 +70,24 @@ export function readWithSql(t: Tables, read: string, pre: string): string {
   UNION ALL
   SELECT ${PRE_ROW}, NULL, NULL, NULL, pre.v::text, NULL, NULL, NULL, NULL::bytea, 0 FROM pre
   UNION ALL
-  SELECT ${ARCHIVED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL::bytea, 0
+  ${archivedRow(t)}`;
+}
+
+/**
+ * getTuple's read (`read`, a readSql text) with the archive probe in the same statement: a
+ * kind-9 row when the thread ($1) has no checkpoint in the read and was archived. A new thread's
+ * first read is then one round trip, not two.
+ */
+export function readProbedSql(t: Tables, read: string): string {
+  return `${read}
+  UNION ALL
+  ${archivedRow(t)}`;
+}
+
+/** The kind-9 row: no checkpoint read (`cp` is empty) and the thread ($1) was archived. */
+const archivedRow = (t: Tables) => `SELECT ${ARCHIVED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL::bytea, 0
   WHERE NOT EXISTS (SELECT 1 FROM cp) AND EXISTS (
     SELECT 1 FROM ${t.archives} WHERE thread_id = $1 AND status = 'archived')`;
-}
 
 export const CP_COLUMNS =
   "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata";
