@@ -653,5 +653,7 @@ function isFirstRead(first: FirstRead, config: RunnableConfig): boolean {
 /** Whether `error` is Postgres saying the archives table does not exist (SQLSTATE 42P01). */
 function missingArchives(error: unknown): boolean {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code === SQLSTATE.UNDEFINED_TABLE && /agentstate_archives/.test(cause.message ?? "");
+  return (
+    cause?.code === SQLSTATE.UNDEFINED_TABLE && /agentstate_archives/.test(cause.message ?? "")
+  );
 }
