@@ -85,7 +85,9 @@ export function readProbedSql(t: Tables, read: string): string {
 }
 
 /** The kind-9 row: no checkpoint read (`cp` is empty) and the thread ($1) was archived. */
-const archivedRow = (t: Tables) => `SELECT ${ARCHIVED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL::bytea, 0
+const archivedRow = (
+  t: Tables,
+) => `SELECT ${ARCHIVED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL::bytea, 0
   WHERE NOT EXISTS (SELECT 1 FROM cp) AND EXISTS (
     SELECT 1 FROM ${t.archives} WHERE thread_id = $1 AND status = 'archived')`;
 
