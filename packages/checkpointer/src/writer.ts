@@ -160,12 +160,12 @@ export class CheckpointWriter {
       const fence = job.guard?.fence ?? null;
       if (job.kind === "put") {
         const c = job.checkpoint;
-        if (job.guard) addGuard(guards, c.threadId, job.guard, true);
+        if (job.guard) addGuard(guards, c.threadId, job.guard);
         checkpoints.set(checkpointKey(c), { row: c, fence });
         for (const b of job.blobs)
           rows.blobs.push({ threadId: c.threadId, ns: c.ns, row: b, fence });
       } else {
-        if (job.guard) addGuard(guards, job.task.threadId, job.guard, false);
+        if (job.guard) addGuard(guards, job.task.threadId, job.guard);
         for (const w of job.special)
           special.set(writeKey(job.task, w), { task: job.task, row: w, fence });
         for (const w of job.regular) rows.regular.push({ task: job.task, row: w, fence });
@@ -195,16 +195,9 @@ export class CheckpointWriter {
   }
 }
 
-/** One guard row per (thread, fence); a put among its jobs makes it a share lock. */
-function addGuard(
-  guards: Map<string, BatchGuard>,
-  threadId: string,
-  guard: Guard,
-  lock: boolean,
-): void {
-  const key = guardKey(threadId, guard.fence);
-  const known = guards.get(key);
-  guards.set(key, { threadId, fence: guard.fence, lock: lock || (known?.lock ?? false) });
+/** One guard row per (thread, fence). */
+function addGuard(guards: Map<string, BatchGuard>, threadId: string, guard: Guard): void {
+  guards.set(guardKey(threadId, guard.fence), { threadId, fence: guard.fence });
 }
 
 function fenced(threadId: string, guard: Guard, operation: string): CheckpointerError {

@@ -1,4 +1,5 @@
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import pg from "pg";
 import { PostgresCheckpointer } from "../src/index.js";
 import { toolLoopGraph, userSays } from "./graphs.js";
 import { adminPool, DATABASE_URL, dropSchema, pgUp, targets, uniqueSchema } from "./helpers.js";
@@ -146,7 +147,7 @@ describe.each(targets)("group commit of concurrent writes ($name)", (target) => 
       `SELECT thread_id FROM ${saver.tables.writes} WHERE thread_id IN ('lg-b', 'lg-free') ORDER BY 1`,
     );
     expect(writes.map((w) => w.thread_id)).toEqual(["lg-b", "lg-free"]);
-    // the guards only read (or share-lock) the ledger: no row changed
+    // the guards share-lock the ledger rows and change none
     const { rows: ledger } = await saver.db.query<{
       thread_id: string;
       head: string | null;
@@ -319,6 +320,120 @@ describe.skipIf(!pgUp)("end() with writes still queued", () => {
       const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".checkpoints`);
       expect(rows[0].n).toBe(6);
     } finally {
+      await dropSchema(schema, admin);
+      await admin.end();
+    }
+  });
+});
+
+describe.skipIf(!pgUp)("a takeover while a run's writes are in flight (postgres)", () => {
+  it("a combined statement, and a task's writes alone, wait for the takeover's commit; then the old fence's writes are FENCED, the others land", async () => {
+    const schema = uniqueSchema("takeover");
+    const saver = PostgresCheckpointer.fromConnString(DATABASE_URL, {
+      schema,
+      maxConcurrentWrites: 1,
+    });
+    await saver.setup();
+    const admin = adminPool();
+    // Two other sessions: one holds the first write back, one is another worker's takeover.
+    const [holder, takeover] = [new pg.Client(DATABASE_URL), new pg.Client(DATABASE_URL)];
+    await Promise.all([holder.connect(), takeover.connect()]);
+    /** Until a session of this schema waits on a lock in a statement that starts with `prefix`. */
+    const waitingIn = async (prefix: string) => {
+      for (;;) {
+        const { rows } = await admin.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND starts_with(query, $1) AND strpos(query, $2) > 0`,
+          [prefix, `"${schema}".`],
+        );
+        if (rows[0].n > 0) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    try {
+      const { runs, checkpoints } = saver.tables;
+      await admin.query(
+        `INSERT INTO ${runs} (thread_id, status, fence, lease_until)
+         VALUES ('tk-put', 'running', 3, now() + interval '1 hour'),
+                ('tk-writes', 'running', 3, now() + interval '1 hour')`,
+      );
+      saver.attachLease("tk-put", { fence: 3, leaseSeconds: 600 });
+      saver.attachLease("tk-writes", { fence: 3, leaseSeconds: 600 });
+      // The first write goes alone and waits on a row the holder inserted but did not commit.
+      const id = uuid6(40);
+      await holder.query("BEGIN");
+      await holder.query(
+        `INSERT INTO ${checkpoints} (thread_id, checkpoint_ns, checkpoint_id, checkpoint, metadata)
+         VALUES ('tk-free', '', $1, '{}', '{}')`,
+        [id],
+      );
+      const blocker = saver.put({ configurable: { thread_id: "tk-free" } }, cp(id), meta, {
+        v: 1,
+      });
+      await waitingIn("WITH b AS");
+      // Queued behind it, so they go as one combined statement: a put and a task's writes of the
+      // old fence, and an unleased write.
+      const put = saver.put({ configurable: { thread_id: "tk-put" } }, cp(uuid6(41)), meta, {
+        v: 1,
+      });
+      const writes = saver.putWrites(
+        { configurable: { thread_id: "tk-writes", checkpoint_ns: "", checkpoint_id: "c1" } },
+        [["v", "w"]],
+        "task-w",
+      );
+      const free = saver.putWrites(
+        { configurable: { thread_id: "tk-free", checkpoint_ns: "", checkpoint_id: id } },
+        [["v", "f"]],
+        "task-f",
+      );
+      // Another worker takes both threads over; it has not committed yet.
+      await takeover.query("BEGIN");
+      await takeover.query(
+        `UPDATE ${runs} SET fence = 4 WHERE thread_id IN ('tk-put', 'tk-writes')`,
+      );
+      await holder.query("ROLLBACK");
+      await blocker;
+      // The combined statement waits on the ledger rows the takeover holds (the put's and the
+      // writes'), rather than reading the old fences and landing after the takeover.
+      await waitingIn("WITH gv AS");
+      await takeover.query("COMMIT");
+      const results = await Promise.allSettled([put, writes, free]);
+      expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "fulfilled"]);
+      await expect(put).rejects.toMatchObject({ code: "FENCED", operation: "put" });
+      await expect(writes).rejects.toMatchObject({ code: "FENCED", operation: "putWrites" });
+      const { rows } = await admin.query(
+        `SELECT 'c:' || thread_id AS r FROM ${checkpoints} WHERE thread_id LIKE 'tk-%'
+         UNION ALL SELECT 'w:' || thread_id FROM ${saver.tables.writes} WHERE thread_id LIKE 'tk-%'
+         ORDER BY 1`,
+      );
+      expect(rows.map((r) => r.r)).toEqual(["c:tk-free", "w:tk-free"]);
+      expect(saver.batchSizes.get(3)).toBe(1);
+
+      // A task's writes sent alone: the same, on the same statement's guard.
+      await admin.query(
+        `INSERT INTO ${runs} (thread_id, status, fence, lease_until)
+           VALUES ('tk-alone', 'running', 3, now() + interval '1 hour')`,
+      );
+      saver.attachLease("tk-alone", { fence: 3, leaseSeconds: 600 });
+      await takeover.query("BEGIN");
+      await takeover.query(`UPDATE ${runs} SET fence = 4 WHERE thread_id = 'tk-alone'`);
+      const alone = saver.putWrites(
+        { configurable: { thread_id: "tk-alone", checkpoint_ns: "", checkpoint_id: "c1" } },
+        [["v", "a"]],
+        "task-a",
+      );
+      await waitingIn("WITH guard AS");
+      await takeover.query("COMMIT");
+      await expect(alone).rejects.toMatchObject({ code: "FENCED", operation: "putWrites" });
+      const { rows: none } = await admin.query(
+        `SELECT 1 FROM ${saver.tables.writes} WHERE thread_id = 'tk-alone'`,
+      );
+      expect(none).toEqual([]);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => {});
+      await takeover.query("ROLLBACK").catch(() => {});
+      await Promise.all([holder.end(), takeover.end()]);
+      await saver.end();
       await dropSchema(schema, admin);
       await admin.end();
     }

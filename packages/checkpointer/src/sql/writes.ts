@@ -176,19 +176,17 @@ export function putWritesHeadParams(guarded: boolean): number {
 export const WRITE_ROW_PARAMS = WRITE.types.length;
 
 /**
- * Lease piggyback. A put proves the writer still holds the fence under a share lock on the run's
- * ledger row, so a takeover (an UPDATE of that row) either waits for the put to commit or, having
- * committed first, makes the put fail: a takeover is never followed by a put of the old owner.
- * Renewing the lease is the lease keeper's (on a timer, while the run makes progress), so a put
- * writes nothing to the ledger or its indexes. A task's writes only read the fence (no lock), so
- * parallel tasks of one step never queue on the ledger row. The price: a claim that commits while
- * such a statement runs can be followed by that one write of the old owner — a finished task's
- * own result for the head both owners share, which the new owner's re-run of the same task would
- * write too.
+ * Lease piggyback. A write proves the writer still holds the fence under a share lock on the
+ * run's ledger row, so a takeover (an UPDATE of that row) either waits for the write to commit
+ * or, having committed first, makes the write fail: a takeover is never followed by a write of
+ * the old owner, checkpoint or task writes. Share locks do not conflict with one another, so
+ * parallel tasks of one step never wait on each other. Renewing the lease is the lease keeper's
+ * (on a timer, while the run makes progress), so a write changes nothing in the ledger or its
+ * indexes.
  */
-function guardCte(t: Tables, fenceParam: number, lock: boolean): string {
+function guardCte(t: Tables, fenceParam: number): string {
   const live = `thread_id = $1 AND fence = $${fenceParam}::bigint AND ${leasedStatus()}`;
-  return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live}${lock ? " FOR SHARE" : ""})`;
+  return `guard AS (SELECT 1 FROM ${t.runs} WHERE ${live} FOR SHARE)`;
 }
 
 /** One statement that stores a checkpoint and its new channel blobs: atomic without BEGIN/COMMIT. */
@@ -197,7 +195,7 @@ function putSql(t: Tables, blobCount: number, guarded: boolean): string {
   const onlyIfGuard = guarded ? "WHERE EXISTS (SELECT 1 FROM guard)" : "";
   let next = CHECKPOINT.types.length + 1;
   if (guarded) {
-    ctes.push(guardCte(t, next, true));
+    ctes.push(guardCte(t, next));
     next += GUARD.types.length;
   }
   if (blobCount > 0) {
@@ -231,7 +229,7 @@ function putWritesSql(
   const ctes: string[] = [];
   let next = TASK.types.length + 1;
   if (guarded) {
-    ctes.push(guardCte(t, next, false));
+    ctes.push(guardCte(t, next));
     next += GUARD.types.length;
   }
   const onlyIfGuard = guarded ? "WHERE EXISTS (SELECT 1 FROM guard)" : "";
@@ -285,8 +283,8 @@ export function outcomeStatement(t: Tables, row: OutcomeRow) {
 
 const BATCH_BLOB = ["text", "text", ...BLOB.types] as const;
 const BATCH_WRITE = [...TASK.types, ...WRITE.types] as const;
-/** A guard row: thread, fence, and whether a put of the batch holds it (share-locks the row). */
-const BATCH_GUARD = ["text", "bigint", "boolean"] as const;
+/** A guard row: thread and fence. */
+const BATCH_GUARD = ["text", "bigint"] as const;
 
 /** Parameters a job adds to a combined statement, counting the fence column and its guard row. */
 export function batchParams(job: WriteJob): number {
@@ -302,8 +300,6 @@ export function batchParams(job: WriteJob): number {
 export interface BatchGuard {
   threadId: string;
   fence: number | string;
-  /** A put of the batch is guarded by it: the ledger row is share-locked, not only read. */
-  lock: boolean;
 }
 
 /** A guarded job's key in the combined statement's result. */
@@ -357,20 +353,14 @@ export function batchStatement(t: Tables, rows: BatchRows) {
   if (guarded) {
     const g = valuesRows(rows.guards.length, BATCH_GUARD, next);
     next += rows.guards.length * BATCH_GUARD.length;
-    for (const x of rows.guards) params.push(x.threadId, x.fence, x.lock);
-    ctes.push(`gv AS (SELECT * FROM (VALUES ${g}) AS v(thread_id, fence, lock))`);
-    // Puts share-lock their run's row; writes only read it (see guardCte).
-    ctes.push(`locked AS (
+    for (const x of rows.guards) params.push(x.threadId, x.fence);
+    ctes.push(`gv AS (SELECT * FROM (VALUES ${g}) AS v(thread_id, fence))`);
+    // Every guarded run's row is share-locked, as alone (see guardCte), in one locking scan.
+    ctes.push(`guard AS (
       SELECT r.thread_id, r.fence FROM ${t.runs} r JOIN gv
-        ON gv.lock AND r.thread_id = gv.thread_id AND r.fence = gv.fence
+        ON r.thread_id = gv.thread_id AND r.fence = gv.fence
       WHERE ${leasedStatus("r")}
       FOR SHARE OF r)`);
-    ctes.push(`guard AS (
-      SELECT thread_id, fence FROM locked
-      UNION ALL
-      SELECT r.thread_id, r.fence FROM ${t.runs} r JOIN gv
-        ON NOT gv.lock AND r.thread_id = gv.thread_id AND r.fence = gv.fence
-      WHERE ${leasedStatus("r")})`);
   }
   if (rows.blobs.length > 0) {
     const src = source(
