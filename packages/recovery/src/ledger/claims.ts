@@ -171,6 +171,7 @@ export async function claimForRecovery(
      WHERE ${claimable("$6")}
      RETURNING r.fence, r.attempts`,
     [threadId, o.owner, o.leaseSeconds, expectedHead, graphId, o.force, ...backoffParams(o)],
+    { prepare: true }, // one text per schema, run once per recovered thread
   );
   return rows[0] ? { fence: Number(rows[0].fence), attempts: Number(rows[0].attempts) } : undefined;
 }
