@@ -140,6 +140,10 @@ describe.each(targets)("getDeltaChannelHistory edges ($name)", (target) => {
       ["a", "d"],
       ["a", "b", "c"],
       ["a", "b", "d"],
+      // 8 channels (the most whose bits are one expression each), 10 (bits from a subquery), 72
+      // (more than a row's 62 bits: versions looked up)
+      [...many.slice(0, 5), "a", "c", "d"],
+      [...many.slice(0, 8), "b", "a"],
       [...many, "a", "b"],
     ]) {
       for (const name of names) {

@@ -22,7 +22,7 @@ import type { Tables } from "./identifiers.js";
  * fork interleaves branches before some channel's seed, or an ancestor is missing.
  */
 export function deltaHistorySql(t: Tables, channels = 1): string {
-  return channels === 1 ? oneChannel(t) : manyChannels(t);
+  return channels === 1 ? oneChannel(t) : manyChannels(t, channels);
 }
 
 /**
@@ -68,18 +68,16 @@ const oneChannel = (t: Tables) => `WITH target AS (${target(t)}), stored AS MATE
  * stops after the first row by which every channel has had one (up to 62 channels; beyond, it
  * reads every older checkpoint). Each channel's seed is its nearest such row on the linear prefix
  * (up to the first row not linked to the next), its writes those of the rows up to its seed, or
- * up to the root.
+ * up to the root. Up to UNROLLED channels the bits are one expression per channel, and a channel
+ * with no stored value at all is not looked up row by row.
  */
-const manyChannels = (t: Tables) => `WITH target AS (${target(t)}), stored AS MATERIALIZED (
+const manyChannels = (t: Tables, channels: number) => `WITH target AS (${target(t)}), stored AS MATERIALIZED (
     SELECT b.channel, b.version FROM ${t.blobs} b
     WHERE b.thread_id = $1 AND b.checkpoint_ns = $2 AND b.channel = ANY ($4::text[]) AND b.type <> 'empty'
   ), anc AS MATERIALIZED (${walkRows(t, {
     value: `CASE WHEN EXISTS (SELECT 1 FROM stored) THEN c.checkpoint -> 'channel_versions' END AS cv`,
-    per: `v.cv, CASE WHEN v.cv IS NOT NULL AND cardinality($4::text[]) <= 62 THEN (
-        SELECT bit_or(1::bigint << (r.i - 1)::int) FROM unnest($4::text[]) WITH ORDINALITY AS r(ch, i)
-        WHERE ((r.ch, v.cv ->> r.ch) IN (SELECT channel, version FROM stored)) IS TRUE
-      ) END AS mask`,
-    keep: `a.cv, row_number() OVER w AS depth,
+    per: `v.cv, ${maskOf(channels)} AS mask`,
+    keep: `a.cv, a.mask, row_number() OVER w AS depth,
         bit_or(a.mask) OVER w = (1::bigint << cardinality($4::text[])) - 1 AS seeds`,
     stop: "a.seeds",
     nested: true,
@@ -92,11 +90,12 @@ const manyChannels = (t: Tables) => `WITH target AS (${target(t)}), stored AS MA
     -- per channel: its seed on the linear prefix, and the depth of its oldest checkpoint that counts
     -- (the seed, or the root); NULL: not linear
     SELECT r.ch, coalesce(s.depth, CASE WHEN e.brk IS NULL THEN e.last END) AS deepest, s.version AS seed
-    FROM ends e CROSS JOIN unnest($4::text[]) AS r(ch)
+    FROM ends e CROSS JOIN unnest($4::text[]) WITH ORDINALITY AS r(ch, i)
     LEFT JOIN LATERAL (
       SELECT a.depth, a.cv ->> r.ch AS version FROM anc a
       WHERE a.depth <= coalesce(e.brk, e.last)
-        AND ((r.ch, a.cv ->> r.ch) IN (SELECT channel, version FROM stored)) IS TRUE
+        AND (CASE WHEN a.mask IS NOT NULL THEN (a.mask >> (r.i - 1)::int) & 1 = 1
+          ELSE ((r.ch, a.cv ->> r.ch) IN (SELECT channel, version FROM stored)) END) IS TRUE
       ORDER BY a.depth LIMIT 1
     ) AS s ON true
   ), linear AS (
@@ -119,6 +118,32 @@ const manyChannels = (t: Tables) => `WITH target AS (${target(t)}), stored AS MA
         SELECT s.ch, a.checkpoint_id FROM segs s JOIN anc a ON a.depth <= s.deepest)`,
     )}
   ORDER BY ${WRITE_ORDER})`;
+
+/** Channels up to which a row's bits are one expression per channel (see maskOf). */
+const UNROLLED = 8;
+
+/**
+ * A row's bits (over `v.cv`): bit i-1 set when the row's version of channel i is stored; NULL
+ * when nothing is stored or there are more than 62 channels (segs then looks the versions up).
+ */
+function maskOf(channels: number): string {
+  if (channels > UNROLLED) {
+    return `CASE WHEN v.cv IS NOT NULL AND cardinality($4::text[]) <= 62 THEN (
+        SELECT bit_or(1::bigint << (r.i - 1)::int) FROM unnest($4::text[]) WITH ORDINALITY AS r(ch, i)
+        WHERE ((r.ch, v.cv ->> r.ch) IN (SELECT channel, version FROM stored)) IS TRUE
+      ) END`;
+  }
+  // One term per channel; a channel with no stored value (an initplan, evaluated once) is skipped
+  // without reading its version from the row.
+  const bit = (i: number) => {
+    const ch = `($4::text[])[${i}]`;
+    return `CASE WHEN NOT EXISTS (SELECT 1 FROM stored s WHERE s.channel = ${ch}) THEN 0::bigint
+          WHEN ((${ch}, v.cv ->> ${ch}) IN (SELECT channel, version FROM stored)) IS TRUE
+          THEN ${2 ** (i - 1)}::bigint ELSE 0::bigint END`;
+  };
+  const terms = Array.from({ length: channels }, (_, k) => `(${bit(k + 1)})`);
+  return `CASE WHEN v.cv IS NOT NULL THEN ${terms.join(" | ")} END`;
+}
 
 /**
  * The target's parent and older checkpoints, newest first, each with `linked` (its parent is the
