@@ -71,7 +71,10 @@ const oneChannel = (t: Tables) => `WITH target AS (${target(t)}), stored AS MATE
  * up to the root. Up to UNROLLED channels the bits are one expression per channel, and a channel
  * with no stored value at all is not looked up row by row.
  */
-const manyChannels = (t: Tables, channels: number) => `WITH target AS (${target(t)}), stored AS MATERIALIZED (
+const manyChannels = (
+  t: Tables,
+  channels: number,
+) => `WITH target AS (${target(t)}), stored AS MATERIALIZED (
     SELECT b.channel, b.version FROM ${t.blobs} b
     WHERE b.thread_id = $1 AND b.checkpoint_ns = $2 AND b.channel = ANY ($4::text[]) AND b.type <> 'empty'
   ), anc AS MATERIALIZED (${walkRows(t, {
