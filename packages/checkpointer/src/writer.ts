@@ -174,8 +174,8 @@ export class CheckpointWriter {
     rows.guards = [...guards.values()];
     rows.checkpoints = [...checkpoints.values()];
     rows.special = [...special.values()];
-    const { sql, params } = batchStatement(this.db.tables, rows);
-    const result = await this.db.run<BatchResultRow>("writeBatch()", sql, params);
+    const { sql, params, prepare } = batchStatement(this.db.tables, rows);
+    const result = await this.db.run<BatchResultRow>("writeBatch()", sql, params, { prepare });
     const held = new Set<string>();
     const settled = new Map<string, boolean>();
     for (const r of result) {

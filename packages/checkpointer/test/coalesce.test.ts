@@ -48,6 +48,64 @@ describe.each(targets)("group commit of concurrent writes ($name)", (target) => 
     expect(batched + single).toBeLessThan(checkpoints * 2);
   });
 
+  it("text and bytes of any shape come back unchanged from a combined statement", async () => {
+    // Columns travel as arrays and values as slices of one bytea: quoting, NULL-looking text,
+    // empty strings, empty and binary values, non-ASCII and long text must all round-trip.
+    const odd = [
+      'a"b',
+      "back\\slash",
+      "{brace},comma",
+      "NULL",
+      "",
+      " spaced ",
+      "ünï😀",
+      "x".repeat(3000),
+    ];
+    const blocker = saver.put({ configurable: { thread_id: "odd-block" } }, cp(), meta, { v: 1 });
+    const calls = odd.map((text, i) => {
+      const thread_id = `odd-${i}-${text.slice(0, 20)}`;
+      const id = uuid6(60 + i);
+      const value = { text, bytes: i % 2 === 0 ? "" : text };
+      const checkpoint = {
+        ...emptyCheckpoint(),
+        id,
+        channel_values: { [`ch-${text.slice(0, 30)}`]: value },
+        channel_versions: { [`ch-${text.slice(0, 30)}`]: `v-${text.slice(0, 30)}` },
+      };
+      const put = saver.put({ configurable: { thread_id, checkpoint_ns: "" } }, checkpoint, meta, {
+        [`ch-${text.slice(0, 30)}`]: `v-${text.slice(0, 30)}`,
+      });
+      const writes = saver.putWrites(
+        { configurable: { thread_id, checkpoint_ns: "", checkpoint_id: id } },
+        [
+          [`w-${text.slice(0, 30)}`, new Uint8Array(i % 3 === 0 ? 0 : [0, 255, i])],
+          ["__error__", { message: text }],
+        ],
+        `task-${text.slice(0, 30)}`,
+      );
+      return { thread_id, id, value, put, writes };
+    });
+    const before = new Map(saver.batchSizes);
+    await blocker;
+    await Promise.all(calls.flatMap((c) => [c.put, c.writes]));
+    // they went together, not one by one
+    const combined = [...saver.batchSizes].reduce(
+      (n, [size, count]) => n + (size > 1 ? count - (before.get(size) ?? 0) : 0),
+      0,
+    );
+    expect(combined).toBeGreaterThan(0);
+    for (const [i, c] of calls.entries()) {
+      const tuple = await saver.getTuple({ configurable: { thread_id: c.thread_id } });
+      const text = odd[i] as string;
+      expect(tuple?.checkpoint.id).toBe(c.id);
+      expect(tuple?.checkpoint.channel_values).toEqual({ [`ch-${text.slice(0, 30)}`]: c.value });
+      const writes = new Map((tuple?.pendingWrites ?? []).map(([, ch, v]) => [ch, v]));
+      expect(writes.get("__error__")).toEqual({ message: text });
+      const bytes = writes.get(`w-${text.slice(0, 30)}`) as Uint8Array;
+      expect([...bytes]).toEqual(i % 3 === 0 ? [] : [0, 255, i]);
+    }
+  });
+
   it("a write that fails in a combined statement fails alone; the others land", async () => {
     // a constraint outside the checkpointer's schema: input checks cannot see it coming
     await saver.db.query(

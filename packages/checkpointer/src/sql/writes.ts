@@ -286,7 +286,11 @@ const BATCH_WRITE = [...TASK.types, ...WRITE.types] as const;
 /** A guard row: thread and fence. */
 const BATCH_GUARD = ["text", "bigint"] as const;
 
-/** Parameters a job adds to a combined statement, counting the fence column and its guard row. */
+/**
+ * The fields a job adds to a combined statement (a value per column of each of its rows, the
+ * fence, its guard): group commit keeps a statement's total under MAX_PARAMS, as a write alone
+ * is held to Postgres' limit of 65,535 parameters.
+ */
 export function batchParams(job: WriteJob): number {
   if (job.kind === "outcome") return OUTCOME.types.length;
   const fence = 1;
@@ -328,33 +332,136 @@ export interface BatchResultRow {
  * Several threads' puts and putWrites as ONE statement. Same conflict rules as the single
  * statements. Guarded rows land only if their run still holds the fence; the statement returns
  * the (thread_id, fence) pairs that passed, so each guarded job learns whether it was fenced.
- * Params: guards, blobs, checkpoints, special rows, regular rows.
+ *
+ * Every column is one array parameter, read back with `unnest`, and every value's bytes are one
+ * bytea parameter (each row names its slice: offset and length, -1 for NULL). The text then
+ * depends only on which kinds of rows the batch has, not on how many: at most 64 texts, so they
+ * run prepared, parsed once per connection and, with a generic plan, no longer planned. Against
+ * a VALUES list of a parameter per field, an 8-thread statement cost the server 0.95 ms parsed
+ * and planned each time, 0.68 ms as arrays and 0.59 ms prepared (pgbench, this machine).
  */
 export function batchStatement(t: Tables, rows: BatchRows) {
   const guarded = rows.guards.length > 0;
+  const shape = [
+    guarded,
+    rows.blobs.length > 0,
+    rows.checkpoints.length > 0,
+    rows.special.length > 0,
+    rows.regular.length > 0,
+    rows.outcomes.length > 0,
+  ] as const;
   const params: unknown[] = [];
+  const pack = new BlobPack();
+  const fences = (list: ReadonlyArray<{ fence: number | string | null }>) =>
+    guarded ? [list.map((r) => r.fence)] : [];
+  if (guarded)
+    params.push(
+      rows.guards.map((g) => g.threadId),
+      rows.guards.map((g) => g.fence),
+    );
+  if (rows.blobs.length > 0) {
+    const slices = rows.blobs.map((b) => pack.add(b.row.blob));
+    params.push(
+      rows.blobs.map((b) => b.threadId),
+      rows.blobs.map((b) => b.ns),
+      rows.blobs.map((b) => b.row.channel),
+      rows.blobs.map((b) => b.row.version),
+      rows.blobs.map((b) => b.row.type),
+      slices.map((x) => x[0]),
+      slices.map((x) => x[1]),
+      ...fences(rows.blobs),
+    );
+  }
+  if (rows.checkpoints.length > 0) {
+    const c = rows.checkpoints.map((x) => x.row);
+    params.push(
+      c.map((r) => r.threadId),
+      c.map((r) => r.ns),
+      c.map((r) => r.checkpointId),
+      c.map((r) => r.parentId),
+      c.map((r) => r.checkpoint),
+      c.map((r) => r.metadata),
+      ...fences(rows.checkpoints),
+    );
+  }
+  for (const list of [rows.special, rows.regular]) {
+    if (list.length === 0) continue;
+    const slices = list.map((w) => pack.add(w.row.blob));
+    params.push(
+      list.map((w) => w.task.threadId),
+      list.map((w) => w.task.ns),
+      list.map((w) => w.task.checkpointId),
+      list.map((w) => w.task.taskId),
+      list.map((w) => w.task.taskPath),
+      list.map((w) => w.row.channel),
+      list.map((w) => w.row.idx),
+      list.map((w) => w.row.type),
+      slices.map((x) => x[0]),
+      slices.map((x) => x[1]),
+      ...fences(list),
+    );
+  }
+  if (rows.outcomes.length > 0) {
+    const o = rows.outcomes.map((row) => OUTCOME.params(row));
+    for (let i = 0; i < OUTCOME.types.length; i += 1) params.push(o.map((r) => r[i]));
+  }
+  if (shape[1] || shape[3] || shape[4]) params.push(pack.bytes());
+  const sql = memo(t, `batch:${shape.map(Number).join("")}`, () => batchSql(t, shape));
+  return { sql, params, prepare: true };
+}
+
+/** A combined statement's values, packed into one bytea: each added value's [offset, length]. */
+class BlobPack {
+  private readonly parts: Uint8Array[] = [];
+  private size = 0;
+  /** Where `blob` sits in the pack; length -1 stands for NULL. */
+  add(blob: Uint8Array | null): [number, number] {
+    if (blob === null) return [0, -1];
+    this.parts.push(blob);
+    this.size += blob.byteLength;
+    return [this.size - blob.byteLength, blob.byteLength];
+  }
+  bytes(): Buffer {
+    return Buffer.concat(this.parts, this.size);
+  }
+}
+
+/**
+ * The text of a combined statement of `shape` (guarded; blobs, checkpoints, special writes,
+ * regular writes, outcomes present), parameters in batchStatement's order, the pack last.
+ */
+function batchSql(
+  t: Tables,
+  [guarded, blobs, checkpoints, special, regular, outcomes]: readonly [
+    boolean,
+    boolean,
+    boolean,
+    boolean,
+    boolean,
+    boolean,
+  ],
+): string {
   let next = 1;
-  const values = (count: number, types: readonly string[]) => {
-    const sql = valuesRows(count, guarded ? [...types, "bigint"] : types, next);
-    next += count * (types.length + (guarded ? 1 : 0));
-    return sql;
+  /** `unnest` of one array parameter per column, as `v`; `withFence`: and the rows' fences. */
+  const unnest = (columns: ReadonlyArray<readonly [string, string]>, withFence = guarded) => {
+    const all = withFence ? [...columns, ["fence", "bigint"] as const] : columns;
+    const arrays = all.map(([, type]) => `$${next++}::${type}[]`);
+    return `unnest(${arrays.join(", ")}) AS v(${all.map(([name]) => name).join(", ")})`;
   };
-  const fenced = (fence: number | string | null) => (guarded ? [fence] : []);
-  const ctes: string[] = [];
-  // Only rows whose guard passed (or that carry none) are selected from a guarded VALUES list.
+  // Only rows whose guard passed (or that carry none) are read from a guarded batch.
   const pass = guarded
     ? "WHERE v.fence IS NULL OR (v.thread_id, v.fence) IN (SELECT thread_id, fence FROM guard)"
     : "";
-  const source = (types: readonly string[], count: number, columns: string) =>
-    guarded
-      ? `SELECT ${columns.replace(/(\w+)/g, "v.$1")} FROM (VALUES ${values(count, types)}) AS v(${columns}, fence) ${pass}`
-      : `VALUES ${values(count, types)}`;
-
+  const ctes: string[] = [];
   if (guarded) {
-    const g = valuesRows(rows.guards.length, BATCH_GUARD, next);
-    next += rows.guards.length * BATCH_GUARD.length;
-    for (const x of rows.guards) params.push(x.threadId, x.fence);
-    ctes.push(`gv AS (SELECT * FROM (VALUES ${g}) AS v(thread_id, fence))`);
+    const gv = unnest(
+      [
+        ["thread_id", "text"],
+        ["fence", "bigint"],
+      ],
+      false,
+    );
+    ctes.push(`gv AS (SELECT * FROM ${gv})`);
     // Every guarded run's row is share-locked, as alone (see guardCte), in one locking scan.
     ctes.push(`guard AS (
       SELECT r.thread_id, r.fence FROM ${t.runs} r JOIN gv
@@ -362,58 +469,76 @@ export function batchStatement(t: Tables, rows: BatchRows) {
       WHERE ${leasedStatus("r")}
       FOR SHARE OF r)`);
   }
-  if (rows.blobs.length > 0) {
-    const src = source(
-      BATCH_BLOB,
-      rows.blobs.length,
-      "thread_id, checkpoint_ns, channel, version, type, blob",
-    );
-    for (const b of rows.blobs)
-      params.push(b.threadId, b.ns, ...BLOB.params(b.row), ...fenced(b.fence));
+  // A value's bytes: its slice of the pack, the last parameter (numbered once all are known).
+  const PACK = "$PACK";
+  const bytes = `CASE WHEN v.len < 0 THEN NULL ELSE substring(${PACK}::bytea FROM v.off + 1 FOR v.len) END`;
+  const slice = [
+    ["off", "integer"],
+    ["len", "integer"],
+  ] as const;
+  if (blobs) {
+    const src = unnest([
+      ["thread_id", "text"],
+      ["checkpoint_ns", "text"],
+      ["channel", "text"],
+      ["version", "text"],
+      ["type", "text"],
+      ...slice,
+    ]);
     ctes.push(`b AS (INSERT INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
-      ${src}
+      SELECT v.thread_id, v.checkpoint_ns, v.channel, v.version, v.type, ${bytes}
+      FROM ${src} ${pass}
       ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING)`);
   }
-  if (rows.checkpoints.length > 0) {
-    const src = source(
-      CHECKPOINT.types,
-      rows.checkpoints.length,
-      "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata",
-    );
-    for (const c of rows.checkpoints) params.push(...CHECKPOINT.params(c.row), ...fenced(c.fence));
+  if (checkpoints) {
+    const src = unnest([
+      ["thread_id", "text"],
+      ["checkpoint_ns", "text"],
+      ["checkpoint_id", "text"],
+      ["parent_checkpoint_id", "text"],
+      ["checkpoint", "text"],
+      ["metadata", "text"],
+    ]);
     ctes.push(`c AS (INSERT INTO ${t.checkpoints}
         (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-      ${src}
+      SELECT v.thread_id, v.checkpoint_ns, v.checkpoint_id, v.parent_checkpoint_id,
+        v.checkpoint::jsonb, v.metadata::jsonb
+      FROM ${src} ${pass}
       ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
       DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata)`);
   }
-  const writes = (list: BatchRows["special"], conflict: string) => {
-    const src = source(
-      BATCH_WRITE,
-      list.length,
-      "thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, channel, idx, type, blob",
-    );
-    for (const w of list)
-      params.push(...TASK.params(w.task), ...WRITE.params(w.row), ...fenced(w.fence));
+  const writes = (conflict: string) => {
+    const src = unnest([
+      ["thread_id", "text"],
+      ["checkpoint_ns", "text"],
+      ["checkpoint_id", "text"],
+      ["task_id", "text"],
+      ["task_path", "text"],
+      ["channel", "text"],
+      ["idx", "integer"],
+      ["type", "text"],
+      ...slice,
+    ]);
     return `INSERT INTO ${t.writes}
       (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, channel, idx, type, blob)
-    ${src}
+    SELECT v.thread_id, v.checkpoint_ns, v.checkpoint_id, v.task_id, v.task_path, v.channel,
+      v.idx, v.type, ${bytes}
+    FROM ${src} ${pass}
     ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`;
   };
-  if (rows.special.length > 0) ctes.push(`s AS (${writes(rows.special, SPECIAL_CONFLICT)})`);
-  if (rows.regular.length > 0) ctes.push(`r AS (${writes(rows.regular, "DO NOTHING")})`);
+  if (special) ctes.push(`s AS (${writes(SPECIAL_CONFLICT)})`);
+  if (regular) ctes.push(`r AS (${writes("DO NOTHING")})`);
   const tails: string[] = [];
   if (guarded)
     tails.push(
       "SELECT 'g' AS k, thread_id, fence::text AS fence, NULL::boolean AS queued FROM guard",
     );
-  if (rows.outcomes.length > 0) {
-    const v = `(VALUES ${valuesRows(rows.outcomes.length, OUTCOME.types, next)})`;
-    next += rows.outcomes.length * OUTCOME.types.length;
-    for (const o of rows.outcomes) params.push(...OUTCOME.params(o));
-    ctes.push(`o AS (${outcomeUpdate(t, v)})`);
+  if (outcomes) {
+    // OUTCOME's columns, in outcomeUpdate's order
+    const arrays = OUTCOME.types.map((type) => `$${next++}::${type}[]`);
+    ctes.push(`o AS (${outcomeUpdate(t, `unnest(${arrays.join(", ")})`)})`);
     tails.push("SELECT 'o' AS k, thread_id, fence, queued FROM o");
   }
   const tail = tails.length > 0 ? tails.join("\nUNION ALL\n") : "SELECT 1 AS ok";
-  return { sql: `WITH ${ctes.join(",\n")}\n${tail}`, params };
+  return `WITH ${ctes.join(",\n")}\n${tail}`.replaceAll(PACK, () => `$${next}`);
 }
