@@ -78,7 +78,7 @@ describe.each(targets)("group commit of concurrent writes ($name)", (target) => 
       const writes = saver.putWrites(
         { configurable: { thread_id, checkpoint_ns: "", checkpoint_id: id } },
         [
-          [`w-${text.slice(0, 30)}`, new Uint8Array(i % 3 === 0 ? 0 : [0, 255, i])],
+          [`w-${text.slice(0, 30)}`, i % 3 === 0 ? new Uint8Array(0) : new Uint8Array([0, 255, i])],
           ["__error__", { message: text }],
         ],
         `task-${text.slice(0, 30)}`,
