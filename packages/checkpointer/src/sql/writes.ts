@@ -342,73 +342,124 @@ export interface BatchResultRow {
  */
 export function batchStatement(t: Tables, rows: BatchRows) {
   const guarded = rows.guards.length > 0;
-  const shape = [
-    guarded,
-    rows.blobs.length > 0,
-    rows.checkpoints.length > 0,
-    rows.special.length > 0,
-    rows.regular.length > 0,
-    rows.outcomes.length > 0,
-  ] as const;
+  const present = SECTIONS.map((sec) => sec.rows(rows).length > 0);
+  const hasOutcomes = rows.outcomes.length > 0;
   const params: unknown[] = [];
-  const pack = new BlobPack();
-  const fences = (list: ReadonlyArray<{ fence: number | string | null }>) =>
-    guarded ? [list.map((r) => r.fence)] : [];
-  if (guarded)
+  if (guarded) {
     params.push(
       rows.guards.map((g) => g.threadId),
       rows.guards.map((g) => g.fence),
     );
-  if (rows.blobs.length > 0) {
-    const slices = rows.blobs.map((b) => pack.add(b.row.blob));
-    params.push(
-      rows.blobs.map((b) => b.threadId),
-      rows.blobs.map((b) => b.ns),
-      rows.blobs.map((b) => b.row.channel),
-      rows.blobs.map((b) => b.row.version),
-      rows.blobs.map((b) => b.row.type),
-      slices.map((x) => x[0]),
-      slices.map((x) => x[1]),
-      ...fences(rows.blobs),
-    );
   }
-  if (rows.checkpoints.length > 0) {
-    const c = rows.checkpoints.map((x) => x.row);
-    params.push(
-      c.map((r) => r.threadId),
-      c.map((r) => r.ns),
-      c.map((r) => r.checkpointId),
-      c.map((r) => r.parentId),
-      c.map((r) => r.checkpoint),
-      c.map((r) => r.metadata),
-      ...fences(rows.checkpoints),
-    );
-  }
-  for (const list of [rows.special, rows.regular]) {
+  const pack = new BlobPack();
+  for (const sec of SECTIONS) {
+    const list = sec.rows(rows);
     if (list.length === 0) continue;
-    const slices = list.map((w) => pack.add(w.row.blob));
-    params.push(
-      list.map((w) => w.task.threadId),
-      list.map((w) => w.task.ns),
-      list.map((w) => w.task.checkpointId),
-      list.map((w) => w.task.taskId),
-      list.map((w) => w.task.taskPath),
-      list.map((w) => w.row.channel),
-      list.map((w) => w.row.idx),
-      list.map((w) => w.row.type),
-      slices.map((x) => x[0]),
-      slices.map((x) => x[1]),
-      ...fences(list),
-    );
+    for (const [, , get] of sec.columns) params.push(list.map(get));
+    if (sec.bytes) {
+      const slices = list.map((r) => pack.add(sec.bytes?.(r) ?? null));
+      params.push(
+        slices.map((x) => x[0]),
+        slices.map((x) => x[1]),
+      );
+    }
+    if (guarded) params.push(list.map((r) => r.fence));
   }
-  if (rows.outcomes.length > 0) {
+  if (hasOutcomes) {
     const o = rows.outcomes.map((row) => OUTCOME.params(row));
     for (let i = 0; i < OUTCOME.types.length; i += 1) params.push(o.map((r) => r[i]));
   }
-  if (shape[1] || shape[3] || shape[4]) params.push(pack.bytes());
-  const sql = memo(t, `batch:${shape.map(Number).join("")}`, () => batchSql(t, shape));
+  if (SECTIONS.some((sec, i) => present[i] && sec.bytes)) params.push(pack.bytes());
+  const key = `batch:${[guarded, ...present, hasOutcomes].map(Number).join("")}`;
+  const sql = memo(t, key, () => batchSql(t, guarded, present, hasOutcomes));
   return { sql, params, prepare: true };
 }
+
+/** A column of a combined statement: its name, its SQL type, and how a row gives its value. */
+type Column<R> = readonly [name: string, type: string, get: (row: R) => unknown];
+type Row<K extends "blobs" | "checkpoints" | "special"> = BatchRows[K][number];
+
+/**
+ * The tables a combined statement inserts into, in parameter order: each one's columns (then
+ * the bytes' slice, when it has a bytea column, then the fence when the batch is guarded), its
+ * select list over `v`, and what a conflict does.
+ */
+interface Section<R extends { fence: number | string | null }> {
+  name: string;
+  table: keyof Tables;
+  rows(b: BatchRows): readonly R[];
+  columns: ReadonlyArray<Column<R>>;
+  /** The row's value bytes, stored in column `blob`; absent: no bytea column. */
+  bytes?: (row: R) => Uint8Array | null;
+  /** The select list's expression for a column other than `v.<name>`. */
+  cast?: Readonly<Record<string, string>>;
+  conflict: string;
+}
+
+const WRITE_COLUMNS: ReadonlyArray<Column<Row<"special">>> = [
+  ["thread_id", "text", (w) => w.task.threadId],
+  ["checkpoint_ns", "text", (w) => w.task.ns],
+  ["checkpoint_id", "text", (w) => w.task.checkpointId],
+  ["task_id", "text", (w) => w.task.taskId],
+  ["task_path", "text", (w) => w.task.taskPath],
+  ["channel", "text", (w) => w.row.channel],
+  ["idx", "integer", (w) => w.row.idx],
+  ["type", "text", (w) => w.row.type],
+];
+const WRITE_KEY = "(thread_id, checkpoint_ns, checkpoint_id, task_id, idx)";
+
+type AnyRow = Row<"blobs"> | Row<"checkpoints"> | Row<"special">;
+/** A section over its own row type, listed with the others (the rows come from its `rows`). */
+const section = <R extends AnyRow>(s: Section<R>) => s as unknown as Section<AnyRow>;
+
+const SECTIONS: ReadonlyArray<Section<AnyRow>> = [
+  section<Row<"blobs">>({
+    name: "b",
+    table: "blobs",
+    rows: (b) => b.blobs,
+    columns: [
+      ["thread_id", "text", (b) => b.threadId],
+      ["checkpoint_ns", "text", (b) => b.ns],
+      ["channel", "text", (b) => b.row.channel],
+      ["version", "text", (b) => b.row.version],
+      ["type", "text", (b) => b.row.type],
+    ],
+    bytes: (b) => b.row.blob,
+    conflict: "ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING",
+  }),
+  section<Row<"checkpoints">>({
+    name: "c",
+    table: "checkpoints",
+    rows: (b) => b.checkpoints,
+    columns: [
+      ["thread_id", "text", (c) => c.row.threadId],
+      ["checkpoint_ns", "text", (c) => c.row.ns],
+      ["checkpoint_id", "text", (c) => c.row.checkpointId],
+      ["parent_checkpoint_id", "text", (c) => c.row.parentId],
+      ["checkpoint", "text", (c) => c.row.checkpoint],
+      ["metadata", "text", (c) => c.row.metadata],
+    ],
+    cast: { checkpoint: "v.checkpoint::jsonb", metadata: "v.metadata::jsonb" },
+    conflict: `ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+      DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata`,
+  }),
+  section<Row<"special">>({
+    name: "s",
+    table: "writes",
+    rows: (b) => b.special,
+    columns: WRITE_COLUMNS,
+    bytes: (w) => w.row.blob,
+    conflict: `ON CONFLICT ${WRITE_KEY} ${SPECIAL_CONFLICT}`,
+  }),
+  section<Row<"special">>({
+    name: "r",
+    table: "writes",
+    rows: (b) => b.regular,
+    columns: WRITE_COLUMNS,
+    bytes: (w) => w.row.blob,
+    conflict: `ON CONFLICT ${WRITE_KEY} DO NOTHING`,
+  }),
+];
 
 /** A combined statement's values, packed into one bytea: each added value's [offset, length]. */
 class BlobPack {
@@ -427,41 +478,22 @@ class BlobPack {
 }
 
 /**
- * The text of a combined statement of `shape` (guarded; blobs, checkpoints, special writes,
- * regular writes, outcomes present), parameters in batchStatement's order, the pack last.
+ * The text of a combined statement: guarded or not, with the SECTIONS `present`, and outcomes;
+ * parameters in batchStatement's order, the pack last.
  */
 function batchSql(
   t: Tables,
-  [guarded, blobs, checkpoints, special, regular, outcomes]: readonly [
-    boolean,
-    boolean,
-    boolean,
-    boolean,
-    boolean,
-    boolean,
-  ],
+  guarded: boolean,
+  present: readonly boolean[],
+  outcomes: boolean,
 ): string {
   let next = 1;
-  /** `unnest` of one array parameter per column, as `v`; `withFence`: and the rows' fences. */
-  const unnest = (columns: ReadonlyArray<readonly [string, string]>, withFence = guarded) => {
-    const all = withFence ? [...columns, ["fence", "bigint"] as const] : columns;
-    const arrays = all.map(([, type]) => `$${next++}::${type}[]`);
-    return `unnest(${arrays.join(", ")}) AS v(${all.map(([name]) => name).join(", ")})`;
-  };
-  // Only rows whose guard passed (or that carry none) are read from a guarded batch.
-  const pass = guarded
-    ? "WHERE v.fence IS NULL OR (v.thread_id, v.fence) IN (SELECT thread_id, fence FROM guard)"
-    : "";
+  const arrays = (types: readonly string[]) => types.map((type) => `$${next++}::${type}[]`);
   const ctes: string[] = [];
   if (guarded) {
-    const gv = unnest(
-      [
-        ["thread_id", "text"],
-        ["fence", "bigint"],
-      ],
-      false,
+    ctes.push(
+      `gv AS (SELECT * FROM unnest(${arrays(BATCH_GUARD).join(", ")}) AS v(thread_id, fence))`,
     );
-    ctes.push(`gv AS (SELECT * FROM ${gv})`);
     // Every guarded run's row is share-locked, as alone (see guardCte), in one locking scan.
     ctes.push(`guard AS (
       SELECT r.thread_id, r.fence FROM ${t.runs} r JOIN gv
@@ -469,65 +501,36 @@ function batchSql(
       WHERE ${leasedStatus("r")}
       FOR SHARE OF r)`);
   }
+  // Only rows whose guard passed (or that carry none) are read from a guarded batch.
+  const pass = guarded
+    ? "WHERE v.fence IS NULL OR (v.thread_id, v.fence) IN (SELECT thread_id, fence FROM guard)"
+    : "";
   // A value's bytes: its slice of the pack, the last parameter (numbered once all are known).
   const PACK = "$PACK";
   const bytes = `CASE WHEN v.len < 0 THEN NULL ELSE substring(${PACK}::bytea FROM v.off + 1 FOR v.len) END`;
-  const slice = [
-    ["off", "integer"],
-    ["len", "integer"],
-  ] as const;
-  if (blobs) {
-    const src = unnest([
-      ["thread_id", "text"],
-      ["checkpoint_ns", "text"],
-      ["channel", "text"],
-      ["version", "text"],
-      ["type", "text"],
-      ...slice,
-    ]);
-    ctes.push(`b AS (INSERT INTO ${t.blobs} (thread_id, checkpoint_ns, channel, version, type, blob)
-      SELECT v.thread_id, v.checkpoint_ns, v.channel, v.version, v.type, ${bytes}
-      FROM ${src} ${pass}
-      ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING)`);
-  }
-  if (checkpoints) {
-    const src = unnest([
-      ["thread_id", "text"],
-      ["checkpoint_ns", "text"],
-      ["checkpoint_id", "text"],
-      ["parent_checkpoint_id", "text"],
-      ["checkpoint", "text"],
-      ["metadata", "text"],
-    ]);
-    ctes.push(`c AS (INSERT INTO ${t.checkpoints}
-        (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-      SELECT v.thread_id, v.checkpoint_ns, v.checkpoint_id, v.parent_checkpoint_id,
-        v.checkpoint::jsonb, v.metadata::jsonb
-      FROM ${src} ${pass}
-      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
-      DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata)`);
-  }
-  const writes = (conflict: string) => {
-    const src = unnest([
-      ["thread_id", "text"],
-      ["checkpoint_ns", "text"],
-      ["checkpoint_id", "text"],
-      ["task_id", "text"],
-      ["task_path", "text"],
-      ["channel", "text"],
-      ["idx", "integer"],
-      ["type", "text"],
-      ...slice,
-    ]);
-    return `INSERT INTO ${t.writes}
-      (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, channel, idx, type, blob)
-    SELECT v.thread_id, v.checkpoint_ns, v.checkpoint_id, v.task_id, v.task_path, v.channel,
-      v.idx, v.type, ${bytes}
-    FROM ${src} ${pass}
-    ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`;
-  };
-  if (special) ctes.push(`s AS (${writes(SPECIAL_CONFLICT)})`);
-  if (regular) ctes.push(`r AS (${writes("DO NOTHING")})`);
+  SECTIONS.forEach((sec, i) => {
+    if (!present[i]) return;
+    const names = sec.columns.map(([name]) => name);
+    const types = sec.columns.map(([, type]) => type);
+    if (sec.bytes) {
+      names.push("off", "len");
+      types.push("integer", "integer");
+    }
+    if (guarded) {
+      names.push("fence");
+      types.push("bigint");
+    }
+    const select = sec.columns.map(([name]) => sec.cast?.[name] ?? `v.${name}`);
+    const insert = sec.columns.map(([name]) => name);
+    if (sec.bytes) {
+      select.push(bytes);
+      insert.push("blob");
+    }
+    ctes.push(`${sec.name} AS (INSERT INTO ${t[sec.table]} (${insert.join(", ")})
+      SELECT ${select.join(", ")}
+      FROM unnest(${arrays(types).join(", ")}) AS v(${names.join(", ")}) ${pass}
+      ${sec.conflict})`);
+  });
   const tails: string[] = [];
   if (guarded)
     tails.push(
@@ -535,8 +538,7 @@ function batchSql(
     );
   if (outcomes) {
     // OUTCOME's columns, in outcomeUpdate's order
-    const arrays = OUTCOME.types.map((type) => `$${next++}::${type}[]`);
-    ctes.push(`o AS (${outcomeUpdate(t, `unnest(${arrays.join(", ")})`)})`);
+    ctes.push(`o AS (${outcomeUpdate(t, `unnest(${arrays(OUTCOME.types).join(", ")})`)})`);
     tails.push("SELECT 'o' AS k, thread_id, fence, queued FROM o");
   }
   const tail = tails.length > 0 ? tails.join("\nUNION ALL\n") : "SELECT 1 AS ok";
