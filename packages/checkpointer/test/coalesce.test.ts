@@ -1,6 +1,7 @@
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { PostgresCheckpointer } from "../src/index.js";
+import { batchStatement, outcomeStatement } from "../src/sql/writes.js";
 import { toolLoopGraph, userSays } from "./graphs.js";
 import { adminPool, DATABASE_URL, dropSchema, pgUp, targets, uniqueSchema } from "./helpers.js";
 
@@ -298,6 +299,56 @@ describe.each(targets)("group commit of concurrent writes ($name)", (target) => 
     statements.length = 0;
     expect(await outcome("oc-b", 4, "completed")).toEqual({ queued: true });
     expect(statements).toEqual(["finishRun"]);
+  });
+
+  it("a statement of outcomes only commits without waiting for the WAL flush; one with writes waits", async () => {
+    // Run each statement inside a transaction and ask what its commit will do.
+    const commitMode = (statement: { sql: string; params: unknown[] }) =>
+      saver.transaction("test", async (tx) => {
+        await tx.query(statement.sql, statement.params);
+        const { rows } = await tx.query<{ mode: string }>(
+          "SELECT current_setting('synchronous_commit') AS mode",
+        );
+        return rows[0]!.mode;
+      });
+    await saver.db.query(
+      `INSERT INTO ${saver.tables.runs} (thread_id, status, fence, lease_until)
+       VALUES ('lz-a', 'running', 1, now() + interval '1 hour'),
+              ('lz-b', 'running', 1, now() + interval '1 hour')`,
+    );
+    const row = (threadId: string) => ({
+      threadId,
+      fence: 1,
+      status: "completed" as const,
+      headCheckpointId: null,
+      error: null,
+      retryInSeconds: null,
+      errorKind: null,
+      needsReview: false,
+      reason: null,
+    });
+    const empty = { guards: [], blobs: [], checkpoints: [], special: [], regular: [] };
+    const write = {
+      task: { threadId: "lz-w", ns: "", checkpointId: "c1", taskId: "t1", taskPath: "" },
+      row: { channel: "v", idx: 0, type: "json", blob: new TextEncoder().encode("1") },
+      fence: null,
+    };
+    expect(await commitMode(outcomeStatement(saver.tables, row("lz-a")))).toBe("off");
+    expect(
+      await commitMode(batchStatement(saver.tables, { ...empty, outcomes: [row("lz-b")] })),
+    ).toBe("off");
+    expect(
+      await commitMode(
+        batchStatement(saver.tables, { ...empty, regular: [write], outcomes: [row("lz-b")] }),
+      ),
+    ).toBe("on");
+    const { rows } = await saver.db.query<{ thread_id: string; status: string }>(
+      `SELECT thread_id, status FROM ${saver.tables.runs} WHERE thread_id LIKE 'lz-%' ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { thread_id: "lz-a", status: "completed" },
+      { thread_id: "lz-b", status: "completed" },
+    ]);
   });
 
   it("a leased put writes no ledger row: renewing the lease is the lease keeper's", async () => {

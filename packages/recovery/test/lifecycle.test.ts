@@ -70,6 +70,33 @@ describe.skipIf(!up)("run lifecycle: live, waiting, failing, dead", () => {
     expect((await checkStuckState("hitl", graph)).state).toBe("completed");
   });
 
+  it("an outcome lost with the server (it commits lazily) leaves a lapsed lease; recovery settles it from the checkpoints and runs nothing again", async () => {
+    const b: StepBehavior = { runs: {} };
+    const graph = stepsGraph(env.saver, b);
+    const hitl = interruptGraph(env.saver);
+    await runDurably(graph, { log: [] }, cfg("lost-done"));
+    await runDurably(hitl, { log: [] }, cfg("lost-wait"));
+    const before = await readRun(env.saver, "lost-done");
+    // The rows as a server crash that lost both outcomes' commits leaves them: still running, and
+    // the owner's lease lapsed (the claims committed; the checkpoints were written durably).
+    await env.pool.query(
+      `UPDATE ${env.saver.tables.runs} SET status = 'running', owner = 'gone',
+         lease_until = now() - interval '1 second', head_checkpoint_id = NULL
+       WHERE thread_id IN ('lost-done', 'lost-wait')`,
+    );
+    expect(await checkStuckState("lost-done", graph)).toMatchObject({ isStuck: false });
+    expect((await recoverStuckSession("lost-done", graph)).status).toBe("not_stuck");
+    expect(b.runs).toEqual({ step1: 1, step2: 1, slow: 1, step3: 1 });
+    const done = await readRun(env.saver, "lost-done");
+    expect(done).toMatchObject({ status: "completed", owner: null });
+    expect(done?.headCheckpointId).toBe(before?.headCheckpointId);
+    const waiting = await checkStuckState("lost-wait", hitl, { graceSeconds: 0 });
+    expect(waiting).toMatchObject({ state: "waiting", isStuck: false, next: ["ask"] });
+    expect((await recoverStuckSession("lost-wait", hitl, { graceSeconds: 0 })).status).toBe(
+      "waiting",
+    );
+  });
+
   it("an untracked thread at a static breakpoint counts as waiting, not crashed", async () => {
     const graph = breakpointGraph(env.saver);
     await graph.invoke({ log: [] }, cfg("bp"));

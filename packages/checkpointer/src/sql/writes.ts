@@ -253,8 +253,14 @@ function putWritesSql(
  * The settling UPDATE of an outcome, for the rows of `source` (columns thread_id, fence, status,
  * head, error, retry, kind, review, reason): status, lease released (a failed run's lease ends
  * now, so its backoff decides), attempts reset by a settled run, the retry time, the head.
+ *
+ * `lazyCommit`: the statement records outcomes only, so its transaction commits without waiting
+ * for the WAL flush (synchronous_commit off for that transaction alone). An outcome is what the
+ * thread's checkpoints already say: if a server crash loses it, the row still reads `running`
+ * under a lease that lapses, and the sweep settles it from the head checkpoint (completed,
+ * waiting) or resumes it (a failed step runs once more). Every other write commits durably.
  */
-function outcomeUpdate(t: Tables, source: string): string {
+function outcomeUpdate(t: Tables, source: string, lazyCommit: boolean): string {
   return `UPDATE ${t.runs} AS r SET status = v.status, owner = NULL,
        lease_until = CASE WHEN v.status = 'failed' THEN now() ELSE NULL END,
        attempts = CASE WHEN v.status IN ('completed', 'waiting') THEN 0 ELSE r.attempts END,
@@ -264,15 +270,18 @@ function outcomeUpdate(t: Tables, source: string): string {
        details = CASE WHEN v.reason IS NULL THEN r.details - 'reason'
          ELSE r.details || jsonb_build_object('reason', v.reason) END, updated_at = now()
      FROM ${source} AS v(thread_id, fence, status, head, error, retry, kind, review, reason)
-     WHERE r.thread_id = v.thread_id AND r.fence = v.fence
+     WHERE r.thread_id = v.thread_id AND r.fence = v.fence${lazyCommit ? LAZY_COMMIT : ""}
      RETURNING r.thread_id, r.fence::text AS fence,
        EXISTS (SELECT 1 FROM ${t.runQueue} q WHERE q.thread_id = r.thread_id) AS queued`;
 }
 
+/** Makes the statement's transaction commit without waiting for the WAL flush (a WHERE term). */
+const LAZY_COMMIT = " AND set_config('synchronous_commit', 'off', true) IS NOT NULL";
+
 /** An outcome alone: one row `queued` if the run still held its fence, none otherwise. */
 export function outcomeStatement(t: Tables, row: OutcomeRow) {
   const sql = memo(t, "outcome", () =>
-    outcomeUpdate(t, `(VALUES ${valuesRows(1, OUTCOME.types, 1)})`),
+    outcomeUpdate(t, `(VALUES ${valuesRows(1, OUTCOME.types, 1)})`, true),
   );
   return { sql, params: OUTCOME.params(row), prepare: true };
 }
@@ -537,8 +546,9 @@ function batchSql(
       "SELECT 'g' AS k, thread_id, fence::text AS fence, NULL::boolean AS queued FROM guard",
     );
   if (outcomes) {
-    // OUTCOME's columns, in outcomeUpdate's order
-    ctes.push(`o AS (${outcomeUpdate(t, `unnest(${arrays(OUTCOME.types).join(", ")})`)})`);
+    // OUTCOME's columns, in outcomeUpdate's order; a batch of outcomes only commits lazily.
+    const only = !guarded && !present.some(Boolean);
+    ctes.push(`o AS (${outcomeUpdate(t, `unnest(${arrays(OUTCOME.types).join(", ")})`, only)})`);
     tails.push("SELECT 'o' AS k, thread_id, fence, queued FROM o");
   }
   const tail = tails.length > 0 ? tails.join("\nUNION ALL\n") : "SELECT 1 AS ok";
