@@ -11,7 +11,9 @@
  * Env: DATABASE_URL (loopback only), BENCH_QUICK=1 (smaller), AGENTSTATE_CAMPAIGN_SEED (replay),
  * AGENTSTATE_CAMPAIGN_KILLS (random kills on Postgres, default 200; PGlite gets a quarter),
  * AGENTSTATE_CAMPAIGN_RESTART=1 (also stop and start the local Postgres under 200 threads: it
- * drops every connection of every other user of that server).
+ * drops every connection of every other user of that server), AGENTSTATE_CAMPAIGN_STOP=immediate
+ * (stop it as a crash does, without flushing the WAL: lazily committed run outcomes are lost;
+ * default "fast", a clean shutdown).
  */
 import { runWithSourceCondition } from "./lib/main.js";
 import { databaseUrl, freshSchema } from "./lib/pg.js";

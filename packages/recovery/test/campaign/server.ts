@@ -34,7 +34,7 @@ export function localCluster(): Cluster | undefined {
 }
 
 export function clusterCtl(c: Cluster, action: "stop" | "start"): void {
-  const extra = action === "stop" ? ["-m", "fast"] : [];
+  const extra = action === "stop" ? ["-m", process.env.AGENTSTATE_CAMPAIGN_STOP ?? "fast"] : [];
   try {
     execFileSync(
       "pg_ctlcluster",
