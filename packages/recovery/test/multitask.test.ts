@@ -49,8 +49,21 @@ describe.skipIf(!up)("multitask: a second message while the thread is running", 
       RECOVERY_OPTIONS: JSON.stringify({ ...LEASE, ...options }),
       RUN_INPUT: JSON.stringify(input(tag)),
     });
+  /** The app's result line. One that has not exited after 40 s is killed, and its output shown. */
   const resultOf = async (p: ReturnType<typeof app>) => {
-    await p.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = await Promise.race([
+      p.exited.then(() => false),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(true), 40_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (stuck) {
+      p.child.kill("SIGKILL");
+      await p.exited;
+      expect.fail(`the app process did not exit within 40 s; its output:\n${p.output()}`);
+    }
     const line = jsonLines(p).find((l) => "ok" in l);
     expect(line, p.output()).toBeDefined();
     return line as Record<string, unknown>;
