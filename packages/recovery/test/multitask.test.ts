@@ -198,8 +198,11 @@ describe.skipIf(!up)("multitask: a second message while the thread is running", 
   it("interrupt: the running run drains at its next boundary (DRAINED), the new input runs on from there", async () => {
     const fx: MultitaskFixture = { schema, hold: "drain" };
     const opts = { multitask: "interrupt" };
-    const [a, b] = [app(fx, "t-int", "A", opts), app(fx, "t-int", "B", opts)];
+    // B is sent once A holds s1: a handoff asked for before A reached s1 would drain A before it
+    // ran anything, and B, the first to reach s1, would then hold it with nobody to drain it.
+    const a = app(fx, "t-int", "A", opts);
     const first = await waitFor(() => holder("t-int"), "one run to hold s1");
+    const b = app(fx, "t-int", "B", opts);
     const second = first === "A" ? "B" : "A";
     const [ra, rb] = [await resultOf(a), await resultOf(b)];
     const [rFirst, rSecond] = first === "A" ? [ra, rb] : [rb, ra];
@@ -217,8 +220,11 @@ describe.skipIf(!up)("multitask: a second message while the thread is running", 
     const started = (await readRun(env.saver, "t-rb"))?.headCheckpointId;
     const fx: MultitaskFixture = { schema, hold: "drain" };
     const opts = { multitask: "rollback" };
-    const [a, b] = [app(fx, "t-rb", "A", opts), app(fx, "t-rb", "B", opts)];
+    // B is sent once A holds s1: a handoff asked for before A reached s1 would drain A before it
+    // ran anything, and B, the first to reach s1, would then hold it with nobody to drain it.
+    const a = app(fx, "t-rb", "A", opts);
     const first = await waitFor(() => holder("t-rb"), "one run to hold s1");
+    const b = app(fx, "t-rb", "B", opts);
     const second = first === "A" ? "B" : "A";
     const [ra, rb] = [await resultOf(a), await resultOf(b)];
     expect(first === "A" ? ra : rb).toMatchObject({ ok: false, code: "DRAINED" });
