@@ -82,6 +82,15 @@ describe.skipIf(!up)("multitask: a second message while the thread is running", 
     );
     return rows[0]?.tool_call_id as string;
   };
+  /**
+   * A sends first, B once A holds s1: a handoff asked for before A reached s1 would drain A before
+   * it ran anything, and B, the first to reach s1, would then hold it with nobody to drain it.
+   */
+  const sendWhileHeld = async (fx: MultitaskFixture, threadId: string, options: object) => {
+    const a = app(fx, threadId, "A", options);
+    const first = await waitFor(() => holder(threadId), "one run to hold s1");
+    return { a, b: app(fx, threadId, "B", options), first };
+  };
   const steps = (tag: string) => [tag, `${tag}:s1`, `${tag}:s2`, `${tag}:s3`];
 
   it("reject (default): the second process gets LEASE_HELD naming the owner; one run", async () => {
@@ -198,11 +207,7 @@ describe.skipIf(!up)("multitask: a second message while the thread is running", 
   it("interrupt: the running run drains at its next boundary (DRAINED), the new input runs on from there", async () => {
     const fx: MultitaskFixture = { schema, hold: "drain" };
     const opts = { multitask: "interrupt" };
-    // B is sent once A holds s1: a handoff asked for before A reached s1 would drain A before it
-    // ran anything, and B, the first to reach s1, would then hold it with nobody to drain it.
-    const a = app(fx, "t-int", "A", opts);
-    const first = await waitFor(() => holder("t-int"), "one run to hold s1");
-    const b = app(fx, "t-int", "B", opts);
+    const { a, b, first } = await sendWhileHeld(fx, "t-int", opts);
     const second = first === "A" ? "B" : "A";
     const [ra, rb] = [await resultOf(a), await resultOf(b)];
     const [rFirst, rSecond] = first === "A" ? [ra, rb] : [rb, ra];
@@ -220,11 +225,7 @@ describe.skipIf(!up)("multitask: a second message while the thread is running", 
     const started = (await readRun(env.saver, "t-rb"))?.headCheckpointId;
     const fx: MultitaskFixture = { schema, hold: "drain" };
     const opts = { multitask: "rollback" };
-    // B is sent once A holds s1: a handoff asked for before A reached s1 would drain A before it
-    // ran anything, and B, the first to reach s1, would then hold it with nobody to drain it.
-    const a = app(fx, "t-rb", "A", opts);
-    const first = await waitFor(() => holder("t-rb"), "one run to hold s1");
-    const b = app(fx, "t-rb", "B", opts);
+    const { a, b, first } = await sendWhileHeld(fx, "t-rb", opts);
     const second = first === "A" ? "B" : "A";
     const [ra, rb] = [await resultOf(a), await resultOf(b)];
     expect(first === "A" ? ra : rb).toMatchObject({ ok: false, code: "DRAINED" });
