@@ -14,6 +14,11 @@ export function loadPg(): typeof pg {
 
 export interface QueryResult<R> {
   rows: R[];
+  /**
+   * Rows the statement's command tag reports (for INSERT: rows inserted or updated by the
+   * top-level statement, not by its WITH clauses); undefined when the driver does not say.
+   */
+  rowCount?: number;
 }
 
 export interface QueryOptions {
@@ -152,12 +157,26 @@ export class PgPoolDatabase implements Database {
  * type-checks its dependencies (skipLibCheck off) does not have. Any `PGlite` fits.
  */
 export interface PGliteLike {
-  query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  query<R>(text: string, params?: unknown[]): Promise<PGliteResult<R>>;
   transaction<T>(
-    fn: (tx: { query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }> }) => Promise<T>,
+    fn: (tx: {
+      query<R>(text: string, params?: unknown[]): Promise<PGliteResult<R>>;
+    }) => Promise<T>,
   ): Promise<T>;
   readonly closed: boolean;
   close(): Promise<void>;
+}
+
+/** What a PGlite query returns that we read: `rowCount` is the command tag's, newer versions only. */
+interface PGliteResult<R> {
+  rows: R[];
+  rowCount?: number;
+  affectedRows?: number;
+}
+
+/** The command tag's row count of one statement (affectedRows: the same for a single statement). */
+function pgliteResult<R>(result: PGliteResult<R>): QueryResult<R> {
+  return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows };
 }
 
 /** Adapter over an embedded PGlite instance (same SQL, one process). */
@@ -169,16 +188,14 @@ export class PGliteDatabase implements Database {
   ) {}
 
   async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    const result = await this.pglite.query<R>(text, params as unknown[]);
-    return { rows: result.rows };
+    return pgliteResult(await this.pglite.query<R>(text, params as unknown[]));
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.pglite.transaction((tx) =>
       fn({
-        query: async <R>(text: string, params?: readonly unknown[]) => ({
-          rows: (await tx.query<R>(text, params as unknown[])).rows,
-        }),
+        query: async <R>(text: string, params?: readonly unknown[]) =>
+          pgliteResult(await tx.query<R>(text, params as unknown[])),
       }),
     );
   }

@@ -24,6 +24,7 @@ import {
   loadPg,
   type Queryable,
   type QueryOptions,
+  type QueryResult,
   toDatabase,
 } from "./db.js";
 import { isDatabaseError, SQLSTATE, wrapDbError } from "./errors.js";
@@ -509,11 +510,24 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements DbSeam 
     params: readonly unknown[] = [],
     options?: QueryOptions,
   ): Promise<R[]> {
+    return (await this.runWithCount<R>(what, sql, params, options)).rows;
+  }
+
+  /**
+   * As run(), with the statement's row count (see QueryResult.rowCount): the writer's guards
+   * read it. @internal
+   */
+  async runWithCount<R = Record<string, unknown>>(
+    what: string,
+    sql: string,
+    params: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>> {
     const started = this.listeners.length > 0 ? performance.now() : 0;
     try {
-      const { rows } = await this.db.query<R>(sql, params, options);
+      const result = await this.db.query<R>(sql, params, options);
       if (started) this.emit(what, started, true);
-      return rows;
+      return result;
     } catch (error) {
       const wrapped = wrapDbError(error, what);
       if (started) this.emit(what, started, false, wrapped);

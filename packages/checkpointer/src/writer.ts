@@ -2,6 +2,7 @@
 // guarded by a durable run's fence or not. The saver serializes and validates; this module only
 // turns typed jobs into statements and their results into FENCED errors.
 import { checkpointKey, type JobResult, WriteCoalescer, writeKey } from "./batch.js";
+import type { Queryable, QueryOptions, QueryResult } from "./db.js";
 import { CheckpointerError, wrapDbError } from "./errors.js";
 import { invalid } from "./input.js";
 import type { DbSeam } from "./seam.js";
@@ -11,8 +12,10 @@ import {
   type BatchRows,
   batchParams,
   batchStatement,
+  checkGuardStatement,
   type Guard,
   guardKey,
+  guardProven,
   type OutcomeResult,
   type OutcomeRow,
   outcomeStatement,
@@ -26,12 +29,22 @@ import {
 /** Parameters at most per statement; Postgres' wire limit is 65535. */
 export const MAX_PARAMS = 60_000;
 
+/** The seam, plus the row count of a statement (guarded writes return no rows: see guardProven). */
+export interface WriterDb extends DbSeam {
+  runWithCount<R>(
+    what: string,
+    sql: string,
+    params: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>>;
+}
+
 export class CheckpointWriter {
   private readonly coalescer?: WriteCoalescer;
 
   /** `concurrency`: write statements in flight at once (0: no group commit). */
   constructor(
-    private readonly db: DbSeam,
+    private readonly db: WriterDb,
     concurrency: number,
   ) {
     if (concurrency > 0) {
@@ -102,8 +115,13 @@ export class CheckpointWriter {
             special ? [] : chunk,
             job.guard,
           );
-          const { rows } = await tx.query<{ ok: number }>(sql, params);
-          if (job.guard && !rows[0]?.ok) throw fenced(job.task.threadId, job.guard, "putWrites");
+          const { rowCount } = await tx.query(sql, params);
+          if (
+            job.guard &&
+            !(await this.held(tx, rowCount, special, job.task.threadId, job.guard))
+          ) {
+            throw fenced(job.task.threadId, job.guard, "putWrites");
+          }
         }
       }
     });
@@ -118,20 +136,50 @@ export class CheckpointWriter {
     }
     if (job.kind === "put") {
       const { sql, params, prepare } = putStatement(this.db.tables, job);
-      const rows = await this.db.run<{ ok?: number }>("put()", sql, params, { prepare });
-      if (job.guard && !rows[0]?.ok) throw fenced(job.checkpoint.threadId, job.guard, "put");
+      const { rowCount } = await this.db.runWithCount("put()", sql, params, { prepare });
+      const { guard, checkpoint } = job;
+      if (guard && !(await this.held("put()", rowCount, true, checkpoint.threadId, guard))) {
+        throw fenced(checkpoint.threadId, guard, "put");
+      }
       return undefined;
     }
+    const { task, special, regular, guard } = job;
     const { sql, params, prepare } = putWritesStatement(
       this.db.tables,
-      job.task,
-      job.special,
-      job.regular,
-      job.guard,
+      task,
+      special,
+      regular,
+      guard,
     );
-    const rows = await this.db.run<{ ok?: number }>("putWrites()", sql, params, { prepare });
-    if (job.guard && !rows[0]?.ok) throw fenced(job.task.threadId, job.guard, "putWrites");
+    const { rowCount } = await this.db.runWithCount("putWrites()", sql, params, { prepare });
+    // The special writes' upsert is the top-level statement when there are any (putWritesSql).
+    const counted = special.length > 0;
+    if (guard && !(await this.held("putWrites()", rowCount, counted, task.threadId, guard))) {
+      throw fenced(task.threadId, guard, "putWrites");
+    }
     return undefined;
+  }
+
+  /**
+   * Whether a guarded write's guard held: its row count says, or else (no row landed, each maybe
+   * for a conflict) one more statement asks the ledger: as operation `on`, or in the transaction
+   * the write ran in. `countsEveryRow`: see guardProven.
+   */
+  private async held(
+    on: string | Queryable,
+    rowCount: number | null | undefined,
+    countsEveryRow: boolean,
+    threadId: string,
+    guard: Guard,
+  ): Promise<boolean> {
+    const proven = guardProven(rowCount, countsEveryRow);
+    if (proven !== undefined) return proven;
+    const { sql, params, prepare } = checkGuardStatement(this.db.tables, threadId, guard);
+    const rows =
+      typeof on === "string"
+        ? await this.db.run(on, sql, params, { prepare })
+        : (await on.query(sql, params)).rows;
+    return rows.length > 0;
   }
 
   /**

@@ -19,7 +19,9 @@ class CountingDatabase implements Database {
     return this.inner.kind;
   }
   query<R>(text: string, params?: readonly unknown[], options?: QueryOptions) {
-    this.statements.push(text.trim().split(/\s+/).slice(0, 2).join(" "));
+    // The first two words; an INSERT's table too (a put without blobs, a task's writes).
+    const words = text.trim().split(/\s+/);
+    this.statements.push(words.slice(0, words[0] === "INSERT" ? 3 : 2).join(" "));
     return this.inner.query<R>(text, params, options);
   }
   transaction<T>(
@@ -116,7 +118,8 @@ describe.each(kinds)("round trips ($name)", ({ make }) => {
       ],
       "task-1",
     );
-    expect(counting.take()).toEqual(["WITH s"]);
+    // The special write's upsert on top, the regular writes in a WITH clause.
+    expect(counting.take()).toEqual(["WITH r"]);
     const tuple = await saver.getTuple(config);
     expect(counting.take()).toEqual(["WITH cp"]);
     expect(tuple?.checkpoint.channel_values).toEqual({ a: "x", b: [1, 2] });
@@ -132,7 +135,9 @@ describe.each(kinds)("round trips ($name)", ({ make }) => {
     });
     const statements = counting.take();
     expect(statements.filter((s) => s === "BEGIN")).toEqual([]);
-    const puts = statements.filter((s) => s === "WITH b" || s.startsWith("INSERT INTO"));
+    const puts = statements.filter(
+      (s) => s === "WITH b" || /^INSERT INTO \S*checkpoints"$/.test(s),
+    );
     const checkpoints = [];
     for await (const t of saver.list({ configurable: { thread_id: "rt-graph" } }))
       checkpoints.push(t);
