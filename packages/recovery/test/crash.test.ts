@@ -161,5 +161,5 @@ describe.skipIf(!up)("a run SIGKILLed in the middle of a tool", () => {
     const again = await cli("recover", "--all");
     expect(again.code, again.output).toBe(0);
     expect((await cli("stuck")).code).toBe(0);
-  });
+  }, 180_000); // four CLI processes and a killed run: 40 s on an idle machine, over 60 s under CI load
 });
