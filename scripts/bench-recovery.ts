@@ -15,7 +15,14 @@
  */
 import { performance } from "node:perf_hooks";
 import { runWithSourceCondition } from "./lib/main.js";
-import { databaseUrl, dropSchema, freshSchema, newPool } from "./lib/pg.js";
+import {
+  databaseUrl,
+  dropSchema,
+  freshSchema,
+  newPool,
+  StatementTimer,
+  type TimedStatement,
+} from "./lib/pg.js";
 import { median, quantile } from "./lib/stats.js";
 import { fmt, formatTable, passFail } from "./lib/table.js";
 
@@ -68,6 +75,7 @@ export async function main(): Promise<void> {
   const cfg = config();
   const schema = freshSchema("recovery");
   const pool = newPool(12);
+  const timer = new StatementTimer(pool);
   const saver = await getCheckpointer({ pool, schema });
   const t = saver.tables;
 
@@ -183,16 +191,24 @@ export async function main(): Promise<void> {
     // ── 2. durable-run overhead ───────────────────────────────────────────────────────────
     if (cfg.parts.has(2)) {
       let seq = 0;
+      /** Runs one at a time (concurrency 1): when each started and ended, to split by statement. */
+      const spans: Record<"plain" | "durable", RunSpan[]> = { plain: [], durable: [] };
       const block = async (graph: any, durable: boolean, concurrency: number, runs: number) => {
         const ids = Array.from({ length: runs }, () => `ov-${durable ? "d" : "p"}-${seq++}`);
         const start = performance.now();
         for (let i = 0; i < ids.length; i += concurrency) {
           await Promise.all(
-            ids.slice(i, i + concurrency).map((id) => {
+            ids.slice(i, i + concurrency).map(async (id) => {
               const config = { configurable: { thread_id: id }, durability: "sync" as const };
-              return durable
+              const from = timer.log.length;
+              const t0 = performance.now();
+              await (durable
                 ? recovery.runDurably(graph, { n: 0 }, config)
-                : graph.invoke({ n: 0 }, config);
+                : graph.invoke({ n: 0 }, config));
+              if (timer.on) {
+                const span = { t0, t1: performance.now(), statements: timer.log.slice(from) };
+                spans[durable ? "durable" : "plain"].push(span);
+              }
             }),
           );
         }
@@ -219,6 +235,8 @@ export async function main(): Promise<void> {
         const durable: number[] = [];
         /** Each pair's overhead: its durable block against the plain block beside it. */
         const paired: number[] = [];
+        // One run at a time: each run's statements are its own, so its time splits by statement.
+        timer.on = concurrency === 1;
         for (let r = 0; r < reps; r += 1) {
           // Alternate the order so drift in machine load hits both alike.
           const order = r % 2 === 0 ? [false, true] : [true, false];
@@ -226,6 +244,8 @@ export async function main(): Promise<void> {
             (d ? durable : plain).push(await block(graph, d, concurrency, runs));
           paired.push((1 - (durable[r] as number) / (plain[r] as number)) * 100);
         }
+        timer.on = false;
+        timer.log = [];
         const overhead = median(paired);
         rows.push([
           stepMs === 0 ? "0 (DB-bound)" : `${stepMs} ms`,
@@ -254,6 +274,14 @@ export async function main(): Promise<void> {
           rows,
         ),
       );
+      if (spans.plain.length > 0 && spans.durable.length > 0) {
+        console.log(
+          `\nWhere a durable run's extra time goes (the concurrency-1 row, ${spans.plain.length} plain and ${spans.durable.length} durable runs; medians per run, from when each statement was sent and answered)\n`,
+        );
+        console.log(
+          formatTable(["part of the run", "plain", "durable", "difference"], splitRows(spans)),
+        );
+      }
     }
 
     // ── 3. recovery throughput ────────────────────────────────────────────────────────────
@@ -498,6 +526,77 @@ async function explain(pool: import("pg").Pool, sql: string, params: unknown[]) 
       scans.some((s) => s.startsWith("Index Only Scan")) &&
       scans.every((s) => /^(Index Only Scan|CTE Scan|Subquery Scan)/.test(s)),
   };
+}
+
+/** One run of the concurrency-1 row: when it started and ended, and the statements it sent. */
+interface RunSpan {
+  t0: number;
+  t1: number;
+  statements: TimedStatement[];
+}
+
+/**
+ * A run's time split at its statements. Plain: the first read, the steps' writes. Durable: the
+ * claim (which carries the first read), the same writes, the outcome. Parts: before the first
+ * statement; the first statement; from it to the first write (the graph starting, and for a
+ * durable run the lease set up); the writes and the steps between them; after the last write to
+ * the return (for a durable run, the outcome statement and what waits on it).
+ */
+function splitRun({ t0, t1, statements: s }: RunSpan, durable: boolean) {
+  const first = s[0];
+  const writes = s.slice(1, durable ? -1 : undefined);
+  const firstWrite = writes[0];
+  const lastEnd = Math.max(...writes.map((w) => w.end));
+  if (!first || !firstWrite || !Number.isFinite(lastEnd)) return undefined;
+  // Time with at least one write in flight (a step's writes overlap), and the rest: the graph.
+  let inFlight = 0;
+  let reached = firstWrite.start;
+  for (const w of [...writes].sort((a, b) => a.start - b.start)) {
+    inFlight += Math.max(0, w.end - Math.max(w.start, reached));
+    reached = Math.max(reached, w.end);
+  }
+  const steps = lastEnd - firstWrite.start;
+  return {
+    before: first.start - t0,
+    first: first.end - first.start,
+    start: firstWrite.start - first.end,
+    steps,
+    inFlight,
+    between: steps - inFlight,
+    end: t1 - lastEnd,
+    total: t1 - t0,
+  };
+}
+
+function splitRows(spans: Record<"plain" | "durable", RunSpan[]>): string[][] {
+  const parts = (durable: boolean) =>
+    spans[durable ? "durable" : "plain"]
+      .map((span) => splitRun(span, durable))
+      .filter((p) => p !== undefined);
+  const plain = parts(false);
+  const durable = parts(true);
+  const labels: Array<[keyof NonNullable<ReturnType<typeof splitRun>>, string]> = [
+    ["before", "call to its first statement"],
+    ["first", "first statement (plain: the first read; durable: the claim with it, committed)"],
+    ["start", "first statement to the first write (durable: lease set up)"],
+    ["steps", "the steps, first write to last (guarded writes when durable)"],
+    ["inFlight", "  of which a write was in flight"],
+    ["between", "  of which no write was (the graph's own work)"],
+    ["end", "last write to the return (durable: the outcome statement)"],
+    ["total", "the whole run"],
+  ];
+  const plainTotal = median(plain.map((p) => p.total));
+  return labels.map(([key, label]) => {
+    const a = median(plain.map((p) => p[key]));
+    const b = median(durable.map((p) => p[key]));
+    const diff = b - a;
+    return [
+      label,
+      `${fmt(a, 2)} ms`,
+      `${fmt(b, 2)} ms`,
+      `${diff >= 0 ? "+" : ""}${fmt(diff, 2)} ms (${fmt((diff / plainTotal) * 100, 1)} % of a plain run)`,
+    ];
+  });
 }
 
 runWithSourceCondition(import.meta.url, main);

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { dropSchema as dropSchemaOn, uniqueSchema } from "@agentstate/test-support/schema";
 import pg from "pg";
 
@@ -45,6 +46,57 @@ export class StatementCounter {
       (client as { query: unknown }).query = (...args: unknown[]) => {
         this.count += 1;
         return original(...args);
+      };
+    });
+  }
+}
+
+/** A statement a pool sent: when it was handed to the client and when its result came back (ms). */
+export interface TimedStatement {
+  start: number;
+  end: number;
+}
+
+/**
+ * Records when each statement a pool sends starts and ends (performance.now()), through
+ * pool.query and checked-out clients alike, for benches that split a run's time into parts.
+ * Records nothing until `on` is set.
+ */
+export class StatementTimer {
+  on = false;
+  log: TimedStatement[] = [];
+  constructor(pool: pg.Pool) {
+    pool.on("connect", (client) => {
+      const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        if (!this.on) return original(...args);
+        const rec: TimedStatement = { start: performance.now(), end: Number.NaN };
+        this.log.push(rec);
+        const done = () => {
+          rec.end = performance.now();
+        };
+        // pg.Pool passes a callback (last argument, or `callback` on a query config); a direct
+        // client.query returns a promise.
+        const last = args.length - 1;
+        const cb = args[last];
+        if (typeof cb === "function") {
+          args[last] = (...r: unknown[]) => {
+            done();
+            return (cb as (...x: unknown[]) => unknown)(...r);
+          };
+          return original(...args);
+        }
+        const config = args[0] as { callback?: (...x: unknown[]) => unknown } | null;
+        if (config && typeof config === "object" && typeof config.callback === "function") {
+          const inner = config.callback;
+          config.callback = (...r: unknown[]) => {
+            done();
+            return inner(...r);
+          };
+        }
+        const result = original(...args) as Promise<unknown> | undefined;
+        result?.then?.(done, done);
+        return result;
       };
     });
   }
