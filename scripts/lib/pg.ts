@@ -37,16 +37,49 @@ export function dropSchema(schema: string): Promise<void> {
   return dropSchemaOn(schema, databaseUrl());
 }
 
+/**
+ * Calls `onSend` for each statement a pool sends, through pool.query and checked-out clients
+ * alike; the function it returns, if any, is called when the statement's result came back.
+ */
+function onEachStatement(pool: pg.Pool, onSend: () => (() => void) | undefined): void {
+  pool.on("connect", (client) => {
+    const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      const done = onSend();
+      if (!done) return original(...args);
+      // pg.Pool passes a callback (last argument, or `callback` on a query config); a direct
+      // client.query returns a promise.
+      const last = args.length - 1;
+      const cb = args[last];
+      if (typeof cb === "function") {
+        args[last] = (...r: unknown[]) => {
+          done();
+          return (cb as (...x: unknown[]) => unknown)(...r);
+        };
+        return original(...args);
+      }
+      const config = args[0] as { callback?: (...x: unknown[]) => unknown } | null;
+      if (config && typeof config === "object" && typeof config.callback === "function") {
+        const inner = config.callback;
+        config.callback = (...r: unknown[]) => {
+          done();
+          return inner(...r);
+        };
+      }
+      const result = original(...args) as Promise<unknown> | undefined;
+      result?.then?.(done, done);
+      return result;
+    };
+  });
+}
+
 /** Counts the statements a pool sends (through pool.query and through checked-out clients). */
 export class StatementCounter {
   count = 0;
   constructor(pool: pg.Pool) {
-    pool.on("connect", (client) => {
-      const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as { query: unknown }).query = (...args: unknown[]) => {
-        this.count += 1;
-        return original(...args);
-      };
+    onEachStatement(pool, () => {
+      this.count += 1;
+      return undefined;
     });
   }
 }
@@ -58,45 +91,19 @@ export interface TimedStatement {
 }
 
 /**
- * Records when each statement a pool sends starts and ends (performance.now()), through
- * pool.query and checked-out clients alike, for benches that split a run's time into parts.
- * Records nothing until `on` is set.
+ * Records when each statement a pool sends starts and ends (performance.now()), for benches that
+ * split a run's time into parts. Records nothing until `on` is set.
  */
 export class StatementTimer {
   on = false;
   log: TimedStatement[] = [];
   constructor(pool: pg.Pool) {
-    pool.on("connect", (client) => {
-      const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as { query: unknown }).query = (...args: unknown[]) => {
-        if (!this.on) return original(...args);
-        const rec: TimedStatement = { start: performance.now(), end: Number.NaN };
-        this.log.push(rec);
-        const done = () => {
-          rec.end = performance.now();
-        };
-        // pg.Pool passes a callback (last argument, or `callback` on a query config); a direct
-        // client.query returns a promise.
-        const last = args.length - 1;
-        const cb = args[last];
-        if (typeof cb === "function") {
-          args[last] = (...r: unknown[]) => {
-            done();
-            return (cb as (...x: unknown[]) => unknown)(...r);
-          };
-          return original(...args);
-        }
-        const config = args[0] as { callback?: (...x: unknown[]) => unknown } | null;
-        if (config && typeof config === "object" && typeof config.callback === "function") {
-          const inner = config.callback;
-          config.callback = (...r: unknown[]) => {
-            done();
-            return inner(...r);
-          };
-        }
-        const result = original(...args) as Promise<unknown> | undefined;
-        result?.then?.(done, done);
-        return result;
+    onEachStatement(pool, () => {
+      if (!this.on) return undefined;
+      const rec: TimedStatement = { start: performance.now(), end: Number.NaN };
+      this.log.push(rec);
+      return () => {
+        rec.end = performance.now();
       };
     });
   }

@@ -2,10 +2,7 @@ import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 
 export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return quantile(values, 0.5);
 }
 
 /** The `q` quantile (0–1) of `values`, interpolated between the two nearest samples. */
